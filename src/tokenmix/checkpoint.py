@@ -1,0 +1,145 @@
+"""Model weights on disk: safetensors for everything we write; .pth/.pt read with weights_only=True only.
+
+Never unpickles code: a pickle that needs anything beyond tensors, containers and primitives (plus the
+argparse.Namespace that timm's training checkpoints carry) is refused, and the file is named in the error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+if TYPE_CHECKING:
+    from .factory import ModelEntry
+    from .metaformer import MetaFormer
+
+WRAPPER_KEYS = ("state_dict_ema", "model_ema", "state_dict", "model")  # timm's preference order
+PREFIXES = ("module.", "_orig_mod.")  # left by DDP and torch.compile
+
+
+class CheckpointError(ValueError):
+    """A weights file that cannot be used, with the file and the reason."""
+
+
+def is_safetensors(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(9)
+    return len(head) == 9 and head[8:9] == b"{"
+
+
+def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """The tensors of a .safetensors or .pth/.pt/.bin file, unwrapped from training-checkpoint dicts."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    if is_safetensors(path):
+        try:
+            return load_file(path)
+        except (SafetensorError, OSError) as e:
+            raise CheckpointError(f"checkpoint {path} is not a readable safetensors file: {e}") from None
+    return _unwrap(_torch_load(path), path)
+
+
+def _torch_load(path: Path) -> Any:
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        unsafe = _unsafe_globals(path)
+        what = f" (it asks for {', '.join(unsafe)})" if unsafe else ""
+        raise CheckpointError(
+            f"checkpoint {path} holds pickled objects that are not plain weights{what}; refusing to unpickle it. "
+            f"If you trust it, convert it to safetensors yourself. Detail: {str(e).splitlines()[0]}"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        raise CheckpointError(f"checkpoint {path} is not a readable PyTorch file: {str(e).splitlines()[0]}") from None
+
+
+def _unsafe_globals(path: Path) -> list[str]:
+    try:
+        return list(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    except Exception:  # a file too broken to list is reported by the caller's error already
+        return []
+
+
+def _unwrap(obj: Any, path: Path) -> dict[str, torch.Tensor]:
+    if isinstance(obj, dict):
+        for key in WRAPPER_KEYS:
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"checkpoint {path} holds no state dict of tensors")
+    out = {}
+    for k, v in obj.items():
+        for prefix in PREFIXES:
+            k = k.removeprefix(prefix)
+        out[k] = v
+    return out
+
+
+def load_state_dict_into(model: MetaFormer, state_dict: dict[str, torch.Tensor], source: str, keymap: str | None) -> None:
+    """Load tokenmix-keyed or (through `keymap`) timm-keyed weights, strictly, with one clear error."""
+    ours = model.state_dict()
+    if keymap is not None and not set(state_dict) & set(ours):
+        from .convert.timm import from_timm
+
+        try:
+            state_dict = from_timm(state_dict, keymap)
+        except KeyError as e:
+            raise CheckpointError(f"{source}: neither tokenmix nor timm keys for this model: {e.args[0]}") from None
+    missing = sorted(set(ours) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(ours))
+    wrong = [k for k in ours if k in state_dict and state_dict[k].shape != ours[k].shape]
+    if missing or unexpected or wrong:
+        problems = []
+        if missing:
+            problems.append(f"{len(missing)} missing (first {missing[0]!r})")
+        if unexpected:
+            problems.append(f"{len(unexpected)} unexpected (first {unexpected[0]!r})")
+        if wrong:
+            k = wrong[0]
+            problems.append(f"{k!r} has shape {tuple(state_dict[k].shape)}, the model expects {tuple(ours[k].shape)}")
+        name = model.pretrained_cfg.get("architecture", type(model).__name__)
+        raise CheckpointError(f"{source} does not fit {name}: " + "; ".join(problems))
+    model.load_state_dict(state_dict)
+
+
+def load_checkpoint(model: MetaFormer, path: str | os.PathLike[str], keymap: str | None = None) -> None:
+    load_state_dict_into(model, read_state_dict(path), f"checkpoint {path}", keymap)
+
+
+def save_weights(model: MetaFormer, path: str | os.PathLike[str]) -> None:
+    """Weights as safetensors, with the model name and its config in the file's metadata."""
+    tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    metadata = {"format": "pt", "architecture": model.pretrained_cfg.get("architecture", ""), "config": model.cfg.to_json()}
+    save_file(tensors, str(path), metadata=metadata)
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The metadata save_weights wrote (architecture name, config as a dict)."""
+    with open(path, "rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(size))
+    meta = dict(header.get("__metadata__", {}))
+    if "config" in meta:
+        meta["config"] = json.loads(meta["config"])
+    return meta
+
+
+def load_timm_pretrained(model: MetaFormer, entry: ModelEntry) -> None:
+    """Download timm's pretrained weights for the same architecture (needs network access) and convert them."""
+    if entry.timm_name is None:
+        raise CheckpointError(f"{entry.name} has no timm counterpart with pretrained weights; pass checkpoint_path")
+    import timm
+
+    reference = timm.create_model(entry.timm_name, pretrained=True, num_classes=model.num_classes)
+    load_state_dict_into(model, reference.state_dict(), f"timm weights {entry.timm_name}", entry.keymap)

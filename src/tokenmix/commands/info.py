@@ -1,0 +1,39 @@
+"""tokenmix info NAME [--img-size N]: structure, per-stage shapes, parameters and MACs, beside the paper's."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..counting import count_macs, count_params, meta_model, stage_shapes
+from ..factory import MODELS, model_cfg
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help="a model name from `tokenmix list`")
+    parser.add_argument("--img-size", type=int, default=None, help="input resolution (default: the model's)")
+    parser.add_argument("--config", action="store_true", help="print the full config as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    entry = MODELS.get(args.name)
+    options = {} if args.img_size is None else {"img_size": args.img_size}
+    cfg = model_cfg(args.name, **options)
+    model = meta_model(cfg)
+    paper = entry.paper
+    print(f"{args.name} ({entry.family}), input {cfg.in_chans}x{cfg.img_size}x{cfg.img_size}")
+    print(f"  stem: {cfg.stem}")
+    for i, stage in enumerate(cfg.stages):
+        down = f", downsample {stage.downsample}" if stage.downsample else ""
+        print(f"  stage {i}: {stage.depth} x {stage.block.kind} block, dim {stage.dim}{down}")
+        print(f"    mixer {stage.mixer}, norm {stage.norm}, mlp {stage.mlp}")
+    print(f"  head: {cfg.head}")
+    print("shapes (batch 1):")
+    for name, shape in stage_shapes(cfg):
+        print(f"  {name:40s} {tuple(shape)}")
+    params = count_params(model) / 1e6
+    print(f"params: {params:.2f}M (paper: {paper.params_m or '-'}M{' without head' if paper.params_exclude_head else ''})")
+    print(f"MACs:   {count_macs(cfg) / 1e9:.2f}G at {cfg.img_size} (paper: {paper.macs_g or '-'}G at {paper.img_size})")
+    print(f"paper top-1: {paper.top1 or '-'} ({paper.pretrain}); source: {paper.source}")
+    if args.config:
+        print(cfg.to_json())
+    return 0

@@ -1,0 +1,149 @@
+"""Model configs as frozen data.
+
+Every tokenmix model is a `ModelCfg`: a stem, a list of stages and a head, with each part named by a registry
+string plus its arguments. A config prints, diffs, round-trips through JSON and is saved beside checkpoints;
+`tokenmix.metaformer.MetaFormer(cfg)` builds it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work, with what was expected and what came."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """A registered part by name plus its constructor arguments, e.g. Part("pool", {"pool_size": 3})."""
+
+    kind: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.args.items())
+        return f"{self.kind}({args})"
+
+
+def part(kind: str, **args: Any) -> Part:
+    return Part(kind, dict(args))
+
+
+@dataclass(frozen=True)
+class StageCfg:
+    depth: int
+    dim: int
+    mixer: Part  # token mixer; its class declares the tensor layout the stage runs in
+    norm: Part  # norm1 and norm2 of every block
+    mlp: Part = Part("mlp", {"ratio": 4.0})  # channel MLP
+    block: Part = Part("metaformer")  # how mixer, mlp, norms and residuals are wired
+    downsample: Part | None = None  # applied to the stage input (NCHW) before the blocks
+    layer_scale: float | None = None  # LayerScale init (CaiT); None: no LayerScale
+    res_scale: float | None = None  # ResScale init on the shortcut (MetaFormer v2); None: none
+
+
+@dataclass(frozen=True)
+class HeadCfg:
+    pool: str = "avg"  # "avg" over positions, "token" takes the first (class) token
+    feature_norm: Part | None = None  # applied to the last stage's output before pooling (key `norm`)
+    norm: Part | None = None  # applied to the pooled vector (key `head.norm`)
+
+
+@dataclass(frozen=True)
+class ModelCfg:
+    stem: Part
+    stages: tuple[StageCfg, ...]
+    head: HeadCfg = HeadCfg()
+    img_size: int = 224
+    in_chans: int = 3
+    num_classes: int = 1000
+    drop_rate: float = 0.0  # dropout before the classifier
+    drop_path_rate: float = 0.0  # stochastic depth: the peak rate
+    drop_path_schedule: str = "linear"  # "linear": 0 -> rate over all blocks; "constant": rate in every block
+    init: str = "trunc_normal"  # weight init scheme, see tokenmix.init
+
+    def replace(self, **changes: Any) -> ModelCfg:
+        return dataclasses.replace(self, **changes)
+
+    def replace_stages(self, **changes: Any) -> ModelCfg:
+        """The same change applied to every stage, e.g. replace_stages(mixer=part("identity"))."""
+        return self.replace(stages=tuple(dataclasses.replace(s, **changes) for s in self.stages))
+
+    @property
+    def depth(self) -> int:
+        return sum(s.depth for s in self.stages)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1)
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> ModelCfg:
+        d = dict(d)
+        _check_fields(ModelCfg, d)
+        d["stem"] = _part(d["stem"])
+        d["stages"] = tuple(_stage(s) for s in d["stages"])
+        head = dict(d.get("head", {}))
+        _check_fields(HeadCfg, head)
+        head["feature_norm"] = _part(head.get("feature_norm"))
+        head["norm"] = _part(head.get("norm"))
+        d["head"] = HeadCfg(**head)
+        return ModelCfg(**d)
+
+    @staticmethod
+    def from_json(text: str) -> ModelCfg:
+        return ModelCfg.from_dict(json.loads(text))
+
+
+def _check_fields(cls: type, d: dict[str, Any]) -> None:
+    unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} field(s) {sorted(unknown)}")
+
+
+def _part(d: dict[str, Any] | None) -> Part | None:
+    if d is None:
+        return None
+    _check_fields(Part, d)
+    return Part(d["kind"], dict(d.get("args", {})))
+
+
+def _stage(d: dict[str, Any]) -> StageCfg:
+    d = dict(d)
+    _check_fields(StageCfg, d)
+    for key in ("mixer", "norm", "mlp", "block", "downsample"):
+        if key in d:
+            d[key] = _part(d[key])
+    return StageCfg(**d)
+
+
+def validate(cfg: ModelCfg) -> None:
+    """Raise ConfigError for values no model can be built from."""
+    if not cfg.stages:
+        raise ConfigError("a model needs at least one stage")
+    _positive("img_size", cfg.img_size)
+    _positive("in_chans", cfg.in_chans)
+    if cfg.num_classes < 0:
+        raise ConfigError(f"num_classes must be >= 0 (0: no classifier), got {cfg.num_classes}")
+    for name in ("drop_rate", "drop_path_rate"):
+        value = getattr(cfg, name)
+        if not 0.0 <= value < 1.0:
+            raise ConfigError(f"{name} must be in [0, 1), got {value}")
+    if cfg.drop_path_schedule not in ("linear", "constant"):
+        raise ConfigError(f"drop_path_schedule must be 'linear' or 'constant', got {cfg.drop_path_schedule!r}")
+    if cfg.head.pool not in ("avg", "token"):
+        raise ConfigError(f"head pool must be 'avg' or 'token', got {cfg.head.pool!r}")
+    for i, stage in enumerate(cfg.stages):
+        _positive(f"stages[{i}].depth", stage.depth)
+        _positive(f"stages[{i}].dim", stage.dim)
+
+
+def _positive(name: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")

@@ -1,0 +1,101 @@
+"""The model registry and `create_model`: every named variant, its paper figures and its timm counterpart."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import ConfigError, ModelCfg
+from .metaformer import MetaFormer
+from .paper import PaperFacts
+from .registry import Registry
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+HALF_MEAN, HALF_STD = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
+
+# Options every model takes; they change the ModelCfg directly. Everything else goes to the variant function.
+COMMON_OPTIONS = ("num_classes", "in_chans", "img_size", "drop_rate", "drop_path_rate", "drop_path_schedule", "init")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    family: str
+    make_cfg: Callable[..., ModelCfg]  # the variant: family options -> config
+    paper: PaperFacts
+    data_cfg: dict[str, Any] = field(default_factory=dict)  # mean, std, crop_pct, interpolation of its weights
+    timm_name: str | None = None  # the same architecture in timm, weight-compatible through `keymap`
+    keymap: str | None = None  # name of the timm key map in tokenmix.convert.timm
+
+
+MODELS: Registry[ModelEntry] = Registry("model")
+
+
+def register_model(
+    family: str,
+    paper: PaperFacts,
+    timm_name: str | None = None,
+    keymap: str | None = None,
+    mean: tuple[float, ...] = IMAGENET_MEAN,
+    std: tuple[float, ...] = IMAGENET_STD,
+    crop_pct: float = 0.875,
+    interpolation: str = "bicubic",
+) -> Callable[[Callable[..., ModelCfg]], Callable[..., ModelCfg]]:
+    """Decorator for a variant function `name(**family_options) -> ModelCfg`; the function name is the model name."""
+
+    def wrap(make_cfg: Callable[..., ModelCfg]) -> Callable[..., ModelCfg]:
+        data_cfg = dict(mean=mean, std=std, crop_pct=crop_pct, interpolation=interpolation)
+        MODELS.register(make_cfg.__name__, ModelEntry(make_cfg.__name__, family, make_cfg, paper, data_cfg, timm_name, keymap))
+        return make_cfg
+
+    return wrap
+
+
+def list_models(pattern: str | None = None) -> list[str]:
+    """Registered model names, optionally filtered by a shell-style pattern ("resmlp_*")."""
+    return MODELS.names(pattern)
+
+
+def model_cfg(name: str, **options: Any) -> ModelCfg:
+    """The config `create_model(name, **options)` would build, without building it."""
+    entry = MODELS.get(name)
+    common = {k: options.pop(k) for k in COMMON_OPTIONS if k in options}
+    accepted = inspect.signature(entry.make_cfg).parameters
+    unknown = set(options) - set(accepted)
+    if unknown:
+        takes = ", ".join(list(COMMON_OPTIONS) + list(accepted))
+        raise ConfigError(f"{name} got unknown option(s) {sorted(unknown)}; it takes {takes}")
+    return entry.make_cfg(**options).replace(**common)
+
+
+def create_model(
+    name: str, pretrained: bool = False, checkpoint_path: str | None = None, **options: Any
+) -> MetaFormer:
+    """Build a registered model; optionally load weights.
+
+    checkpoint_path: a .safetensors or .pth/.pt/.bin file in tokenmix or timm key format (pickles are opened
+    with weights_only=True). pretrained: download timm's weights for the same architecture and convert them.
+    """
+    entry = MODELS.get(name)
+    model = MetaFormer(model_cfg(name, **options))
+    model.pretrained_cfg = dict(
+        architecture=name,
+        input_size=(model.in_chans, model.img_size, model.img_size),
+        fixed_input_size=model.fixed_input_size,
+        num_classes=model.num_classes,
+        first_conv="stem.proj" if hasattr(model.stem, "proj") else "stem.conv",
+        classifier="head.fc",
+        **entry.data_cfg,
+    )
+    model.paper = entry.paper
+    if pretrained:
+        from .checkpoint import load_timm_pretrained
+
+        load_timm_pretrained(model, entry)
+    if checkpoint_path is not None:
+        from .checkpoint import load_checkpoint
+
+        load_checkpoint(model, checkpoint_path, keymap=entry.keymap)
+    return model

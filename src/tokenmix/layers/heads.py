@@ -1,0 +1,44 @@
+"""The classifier head: pool -> norm -> dropout -> fc, in whatever layout the last stage ends in."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import Part
+from ..registry import NORMS
+from .build import build
+
+
+class ClassifierHead(nn.Module):
+    def __init__(
+        self,
+        dim: int,
+        num_classes: int,
+        pool: str,
+        layout: str,
+        norm: Part | None = None,
+        drop_rate: float = 0.0,
+        num_prefix_tokens: int = 0,
+    ) -> None:
+        super().__init__()
+        self.dim, self.pool_kind, self.layout, self.num_prefix_tokens = dim, pool, layout, num_prefix_tokens
+        self.norm = build(NORMS, norm, dim=dim, layout="nlc") if norm is not None else nn.Identity()
+        self.drop = nn.Dropout(drop_rate)
+        self.fc = nn.Linear(dim, num_classes) if num_classes > 0 else nn.Identity()
+
+    def pool(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C) from the last stage's output; pool "" leaves the features unpooled."""
+        if self.pool_kind == "token":
+            return x[:, 0]
+        if self.pool_kind == "":
+            return x
+        if self.layout == "nchw":
+            return x.mean((2, 3))
+        if self.layout == "nhwc":
+            return x.mean((1, 2))
+        return x[:, self.num_prefix_tokens :].mean(1)
+
+    def forward(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.drop(self.norm(self.pool(x)))
+        return x if pre_logits else self.fc(x)

@@ -1,0 +1,12 @@
+"""Token mixers: one kind per file, each registered by name in tokenmix.registry.MIXERS.
+
+The contract of a mixer class:
+- a class attribute `layout` ("nchw", "nhwc" or "nlc") naming the tensor layout it takes and returns;
+- a constructor whose first argument is `dim`; it may also name the build-time facts `num_tokens` (N, cls
+  token included) and `grid` ((H, W) of the stage at the configured image size); other arguments come from the
+  config (Part.args);
+- forward(x) -> a tensor of the same shape.
+Adding a mixer is writing one such class and registering it; every stage of every model can then use it.
+"""
+
+from . import attention, conv, pooling, token_mlp  # noqa: F401  (registers the mixers)

@@ -1,0 +1,73 @@
+"""Channel MLPs: the per-position feed-forward half of every MetaFormer block."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from ..registry import MLPS
+from .acts import make_act
+
+
+def channel_linear(layout: str, dim_in: int, dim_out: int, bias: bool = True) -> nn.Module:
+    """A Linear over channels: 1x1 conv for NCHW tensors (weight-compatible with timm's conv MLPs)."""
+    if layout == "nchw":
+        return nn.Conv2d(dim_in, dim_out, 1, bias=bias)
+    return nn.Linear(dim_in, dim_out, bias=bias)
+
+
+class Mlp(nn.Module):
+    """fc1 -> act -> dropout -> fc2 -> dropout, hidden width = ratio * dim."""
+
+    def __init__(
+        self, dim: int, layout: str = "nlc", ratio: float = 4.0, act: str = "gelu", bias: bool = True, drop: float = 0.0
+    ) -> None:
+        super().__init__()
+        hidden = int(ratio * dim)
+        self.fc1 = channel_linear(layout, dim, hidden, bias)
+        self.act = make_act(act)
+        self.drop1 = nn.Dropout(drop)
+        self.fc2 = channel_linear(layout, hidden, dim, bias)
+        self.drop2 = nn.Dropout(drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop2(self.fc2(self.drop1(self.act(self.fc1(x)))))
+
+
+class GatedMlp(nn.Module):
+    """gMLP's channel MLP with a token-mixing gate in its middle (Liu et al. 2021, Fig. 1).
+
+    fc1 widens to hidden = ratio * dim; the gate (the Spatial Gating Unit) splits that in half, mixes one half over tokens and
+    multiplies; fc2 maps hidden/2 back to dim.
+    """
+
+    def __init__(
+        self, dim: int, make_gate: Callable[[int], nn.Module], ratio: float = 6.0, act: str = "gelu", drop: float = 0.0
+    ) -> None:
+        super().__init__()
+        hidden = int(ratio * dim)
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = make_act(act)
+        self.drop1 = nn.Dropout(drop)
+        self.gate = make_gate(hidden)
+        self.fc2 = nn.Linear(hidden // 2, dim)
+        self.drop2 = nn.Dropout(drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop2(self.fc2(self.gate(self.drop1(self.act(self.fc1(x))))))
+
+
+class Pointwise(nn.Conv2d):
+    """ConvMixer's channel mixing: a single 1x1 convolution (its act and BatchNorm live in the block)."""
+
+    layout = "nchw"
+
+    def __init__(self, dim: int) -> None:
+        super().__init__(dim, dim, kernel_size=1)
+
+
+MLPS.register("mlp", Mlp)
+MLPS.register("gated_mlp", GatedMlp)
+MLPS.register("pointwise", Pointwise)

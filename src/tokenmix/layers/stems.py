@@ -1,0 +1,130 @@
+"""Stems (image -> first feature map) and the downsampling layers between hierarchical stages.
+
+Each knows its output layout, its reduction and the grid it produces from an input grid, so that the model
+can size the token-count-dependent mixers of every stage before any data flows.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.init import trunc_normal_
+
+from ..config import Part
+from ..registry import DOWNSAMPLES, NORMS, STEMS
+from .acts import make_act
+from .build import build
+
+
+def conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def as_part(spec: Part | dict | None) -> Part | None:
+    """Nested parts arrive as dicts when a config was read back from JSON."""
+    return Part(spec["kind"], dict(spec.get("args", {}))) if isinstance(spec, dict) else spec
+
+
+def optional_norm(spec: Part | dict | None, dim: int) -> nn.Module:
+    spec = as_part(spec)
+    return build(NORMS, spec, dim=dim, layout="nchw") if spec is not None else nn.Identity()
+
+
+@STEMS.decorator("patch")
+class PatchEmbed(nn.Module):
+    """Non-overlapping p x p patches, linearly embedded: a conv with kernel = stride = p (ViT, Mixer, ResMLP)."""
+
+    layout = "nchw"
+
+    def __init__(self, in_chans: int, dim: int, patch_size: int = 16, bias: bool = True) -> None:
+        super().__init__()
+        self.reduction = patch_size
+        self.proj = nn.Conv2d(in_chans, dim, patch_size, stride=patch_size, bias=bias)
+
+    def out_grid(self, grid: tuple[int, int]) -> tuple[int, int]:
+        return grid[0] // self.reduction, grid[1] // self.reduction
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x)
+
+
+@STEMS.decorator("conv")
+class ConvStem(nn.Module):
+    """An overlapping conv, optionally followed by a norm (PoolFormer: 7x7 stride 4 padding 2)."""
+
+    layout = "nchw"
+
+    def __init__(
+        self, in_chans: int, dim: int, kernel_size: int = 7, stride: int = 4, padding: int = 2, norm: Part | None = None
+    ) -> None:
+        super().__init__()
+        self.kernel_size, self.reduction, self.padding = kernel_size, stride, padding
+        self.conv = nn.Conv2d(in_chans, dim, kernel_size, stride=stride, padding=padding)
+        self.norm = optional_norm(norm, dim)
+
+    def out_grid(self, grid: tuple[int, int]) -> tuple[int, int]:
+        return tuple(conv_out(g, self.kernel_size, self.reduction, self.padding) for g in grid)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.conv(x))
+
+
+@STEMS.decorator("convmixer")
+class ConvMixerStem(PatchEmbed):
+    """ConvMixer's patch embedding: conv p x p stride p, then activation, then BatchNorm (act before norm)."""
+
+    def __init__(self, in_chans: int, dim: int, patch_size: int = 7, act: str = "gelu") -> None:
+        super().__init__(in_chans, dim, patch_size)
+        self.act = make_act(act)
+        self.norm = nn.BatchNorm2d(dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.act(self.proj(x)))
+
+
+@STEMS.decorator("vit")
+class ViTEmbed(PatchEmbed):
+    """ViT's input: patch embedding, a prepended class token and a learned position embedding over all tokens.
+
+    The position embedding is sized for img_size, so these models take that size only (see the resize path).
+    """
+
+    layout = "nlc"
+    fixed_input_size = True
+
+    def __init__(self, in_chans: int, dim: int, img_size: int, patch_size: int = 16, class_token: bool = True) -> None:
+        super().__init__(in_chans, dim, patch_size)
+        self.num_prefix_tokens = int(class_token)
+        num_patches = (img_size // patch_size) ** 2
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim)) if class_token else None
+        self.pos_embed = nn.Parameter(torch.zeros(1, num_patches + self.num_prefix_tokens, dim))
+
+    def init_weights(self) -> None:
+        trunc_normal_(self.pos_embed, std=0.02)
+        if self.cls_token is not None:
+            nn.init.normal_(self.cls_token, std=1e-6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.proj(x).flatten(2).transpose(1, 2)  # (B, N, C)
+        if self.cls_token is not None:
+            x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1)
+        return x + self.pos_embed
+
+
+@DOWNSAMPLES.decorator("conv")
+class ConvDownsample(nn.Module):
+    """norm (optional) then a strided conv that changes the width (PoolFormer: 3x3 stride 2 padding 1)."""
+
+    def __init__(
+        self, in_dim: int, dim: int, kernel_size: int = 3, stride: int = 2, padding: int = 1, norm: Part | None = None
+    ) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.norm = optional_norm(norm, in_dim)
+        self.conv = nn.Conv2d(in_dim, dim, kernel_size, stride=stride, padding=padding)
+
+    def out_grid(self, grid: tuple[int, int]) -> tuple[int, int]:
+        return tuple(conv_out(g, self.kernel_size, self.stride, self.padding) for g in grid)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.norm(x))

@@ -1,0 +1,236 @@
+"""The one skeleton every tokenmix model is built from, and the timm-style model API, written once.
+
+    image -> stem -> stage 1 -> ... -> stage S -> norm -> head (pool, norm, dropout, fc) -> logits
+
+A stage is an optional downsample followed by `depth` blocks of one kind (tokenmix.layers.blocks). Its token
+mixer says which tensor layout the stage runs in; the stage converts on entry and, unless it is the last one,
+hands NCHW to the next. Isotropic models (Mixer, ResMLP, gMLP, ViT, ConvMixer) are one stage; hierarchical
+ones (PoolFormer) are four.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from .config import ConfigError, ModelCfg, StageCfg, validate
+from .init import SCHEMES, init_weights
+from .layers.build import build, grid_of, part_layout, to_layout
+from .layers.heads import ClassifierHead
+from .registry import BLOCKS, DOWNSAMPLES, MIXERS, NORMS, STEMS
+
+
+def drop_path_rates(cfg: ModelCfg) -> list[list[float]]:
+    """Per-stage lists of per-block stochastic-depth rates."""
+    total = cfg.depth
+    if cfg.drop_path_schedule == "constant":
+        flat = [cfg.drop_path_rate] * total
+    else:  # linear from 0 at the first block to the peak at the last (Huang et al. 2016)
+        flat = [cfg.drop_path_rate * i / max(total - 1, 1) for i in range(total)]
+    out, start = [], 0
+    for stage in cfg.stages:
+        out.append(flat[start : start + stage.depth])
+        start += stage.depth
+    return out
+
+
+class Stage(nn.Module):
+    def __init__(
+        self,
+        cfg: StageCfg,
+        in_dim: int,
+        in_layout: str,
+        grid: tuple[int, int],
+        num_prefix_tokens: int,
+        drop_paths: list[float],
+        is_last: bool,
+    ) -> None:
+        super().__init__()
+        self.in_layout, self.layout = in_layout, part_layout(MIXERS, cfg.mixer)
+        self.downsample = None
+        if cfg.downsample is not None:
+            self.downsample = build(DOWNSAMPLES, cfg.downsample, in_dim=in_dim, dim=cfg.dim)
+            grid = self.downsample.out_grid(grid)
+        elif in_dim != cfg.dim:
+            raise ConfigError(f"a stage that changes width ({in_dim} -> {cfg.dim}) needs a downsample")
+        spatial_input = in_layout != "nlc" or num_prefix_tokens == 0
+        if not spatial_input and (self.downsample is not None or self.layout != "nlc" or not is_last):
+            raise ConfigError("a token stem with a class token can only feed a single token-layout stage")
+        self.grid = grid
+        self.out_layout = self.layout if is_last else "nchw"
+        num_tokens = grid[0] * grid[1] + num_prefix_tokens
+        ctx = dict(dim=cfg.dim, layout=self.layout, num_tokens=num_tokens, grid=grid)
+        block_cls = BLOCKS.get(cfg.block.kind)
+        self.blocks = nn.Sequential(*[block_cls(cfg, ctx, rate, **cfg.block.args) for rate in drop_paths])
+        self.grad_checkpointing = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        layout = self.in_layout
+        if self.downsample is not None:
+            x, layout = self.downsample(to_layout(x, layout, "nchw")), "nchw"
+        grid = grid_of(x, layout)
+        x = to_layout(x, layout, self.layout)
+        for block in self.blocks:
+            x = checkpoint(block, x, use_reentrant=False) if self.grad_checkpointing and self.training else block(x)
+        return to_layout(x, self.layout, self.out_layout, grid)
+
+
+class MetaFormer(nn.Module):
+    """A tokenmix model. Build it from a ModelCfg, or by name with tokenmix.create_model."""
+
+    def __init__(self, cfg: ModelCfg) -> None:
+        super().__init__()
+        validate(cfg)
+        if cfg.init not in SCHEMES:
+            raise ConfigError(f"unknown init scheme {cfg.init!r}; known: {', '.join(SCHEMES)}")
+        self.cfg = cfg
+        self.num_classes, self.in_chans, self.img_size = cfg.num_classes, cfg.in_chans, cfg.img_size
+        self.stem = build(STEMS, cfg.stem, in_chans=cfg.in_chans, dim=cfg.stages[0].dim, img_size=cfg.img_size)
+        self.num_prefix_tokens = getattr(self.stem, "num_prefix_tokens", 0)
+        grid = self.stem.out_grid((cfg.img_size, cfg.img_size))
+        if min(grid) < 1:
+            raise ConfigError(f"img_size {cfg.img_size} is smaller than the stem's patch ({self.stem.reduction})")
+        layout, in_dim, stages, self.feature_info = self.stem.layout, cfg.stages[0].dim, [], []
+        reduction = self.stem.reduction
+        for i, (stage_cfg, rates) in enumerate(zip(cfg.stages, drop_path_rates(cfg), strict=True)):
+            stage = Stage(stage_cfg, in_dim, layout, grid, self.num_prefix_tokens, rates, i == len(cfg.stages) - 1)
+            reduction *= getattr(stage.downsample, "stride", 1)
+            self.feature_info.append(dict(num_chs=stage_cfg.dim, reduction=reduction, module=f"stages.{i}"))
+            stages.append(stage)
+            grid, layout, in_dim = stage.grid, stage.out_layout, stage_cfg.dim
+        self.stages = nn.Sequential(*stages)
+        self.feature_layout = layout
+        self.num_features = self.head_hidden_size = in_dim
+        feature_norm = cfg.head.feature_norm
+        self.norm = build(NORMS, feature_norm, dim=in_dim, layout=layout) if feature_norm else nn.Identity()
+        self.head = self._make_head(cfg.num_classes, cfg.head.pool)
+        self.fixed_input_size = self._needs_fixed_input_size()
+        self.pretrained_cfg: dict[str, Any] = {}
+        init_weights(self, cfg.init)
+
+    def _make_head(self, num_classes: int, pool: str) -> ClassifierHead:
+        return ClassifierHead(
+            self.num_features, num_classes, pool, self.feature_layout, self.cfg.head.norm, self.cfg.drop_rate,
+            self.num_prefix_tokens,
+        )  # fmt: skip
+
+    def _needs_fixed_input_size(self) -> bool:
+        """True when a part's weights are sized by the token count (token MLPs, position embeddings)."""
+        if getattr(self.stem, "fixed_input_size", False):
+            return True
+        import inspect
+
+        return any("num_tokens" in inspect.signature(MIXERS.get(s.mixer.kind)).parameters for s in self.cfg.stages)
+
+    # ---- forward ----------------------------------------------------------------------------------------------
+    def check_input(self, x: torch.Tensor) -> None:
+        expected = f"{self.in_chans}×{self.img_size}×{self.img_size}" if self.fixed_input_size else f"{self.in_chans}×H×W"
+        ok = x.ndim == 4 and x.shape[1] == self.in_chans
+        if ok and self.fixed_input_size:
+            ok = tuple(x.shape[2:]) == (self.img_size, self.img_size)
+        if not ok:
+            got = "×".join(map(str, x.shape[1:])) if x.ndim == 4 else f"a {x.ndim}-d tensor of shape {tuple(x.shape)}"
+            raise ValueError(f"expected a batch of {expected} images, got {got}")
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Features of the last stage, normed, in the last stage's layout (as timm returns them)."""
+        self.check_input(x)
+        return self.norm(self.stages(self.stem(x)))
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        return self.head(x, pre_logits=pre_logits)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    def forward_intermediates(
+        self,
+        x: torch.Tensor,
+        indices: int | list[int] | None = None,
+        norm: bool = False,
+        output_fmt: str = "NCHW",
+        intermediates_only: bool = False,
+    ) -> list[torch.Tensor] | tuple[torch.Tensor, list[torch.Tensor]]:
+        """timm's feature-extraction API. Intermediates are the outputs of each stage (hierarchical models) or
+        of each block (one-stage models); `indices` is a count of the last ones or a list of positions."""
+        self.check_input(x)
+        taps = self._taps()
+        take = _take_indices(len(taps), indices)
+        x, out = self.stem(x), []
+        for i, (run, layout, grid_fn) in enumerate(taps):
+            x = run(x)
+            if i in take:
+                y = self.norm(x) if norm and i == len(taps) - 1 else x
+                out.append(_format_intermediate(y, layout, grid_fn(), self.num_prefix_tokens, output_fmt))
+        if intermediates_only:
+            return out
+        return self.norm(x), out
+
+    def _taps(self) -> list[tuple[Any, str, Any]]:
+        if len(self.stages) > 1:
+            return [(s, s.out_layout, lambda s=s: s.grid) for s in self.stages]
+        stage = self.stages[0]
+
+        def enter(x: torch.Tensor) -> torch.Tensor:  # the stage's own entry conversion, then its first block
+            layout = stage.in_layout
+            if stage.downsample is not None:
+                x, layout = stage.downsample(to_layout(x, layout, "nchw")), "nchw"
+            return stage.blocks[0](to_layout(x, layout, stage.layout))
+
+        runs = [enter] + list(stage.blocks[1:])
+        return [(r, stage.layout, lambda: stage.grid) for r in runs]
+
+    # ---- timm's model API ------------------------------------------------------------------------------------
+    def get_classifier(self) -> nn.Module:
+        return self.head.fc
+
+    def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
+        """A new classifier for `num_classes` (0: none, forward returns pooled features)."""
+        pool = self.head.pool_kind if global_pool is None else global_pool
+        if pool not in ("avg", "token", ""):
+            raise ValueError(f"global_pool must be 'avg', 'token' or '', got {pool!r}")
+        device = next(self.parameters()).device
+        old_norm = self.head.norm
+        self.num_classes = num_classes
+        self.head = self._make_head(num_classes, pool).to(device).train(self.training)
+        self.head.norm = old_norm  # the trained pre-logits norm stays
+
+    def no_weight_decay(self) -> set[str]:
+        """Parameters kept out of weight decay besides timm's default of all 1-d tensors (norms, biases, scales)."""
+        return {name for name, p in self.named_parameters() if name.endswith(("pos_embed", "cls_token"))}
+
+    def group_matcher(self, coarse: bool = False) -> dict[str, Any]:
+        """Layer groups for timm's layer-wise learning-rate decay."""
+        blocks = r"^stages\.(\d+)" if coarse else [(r"^stages\.(\d+)\.downsample", (0,)), (r"^stages\.(\d+)\.blocks\.(\d+)", None)]
+        return dict(stem=r"^stem", blocks=blocks)
+
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        for stage in self.stages:
+            stage.grad_checkpointing = enable
+
+    @property
+    def default_cfg(self) -> dict[str, Any]:
+        return self.pretrained_cfg
+
+
+def _take_indices(n: int, indices: int | list[int] | None) -> set[int]:
+    if indices is None:
+        return set(range(n))
+    if isinstance(indices, int):
+        return set(range(n - indices, n))
+    return {i % n for i in indices}
+
+
+def _format_intermediate(
+    x: torch.Tensor, layout: str, grid: tuple[int, int], prefix: int, output_fmt: str
+) -> torch.Tensor:
+    if output_fmt not in ("NCHW", "NLC"):
+        raise ValueError(f"output_fmt must be 'NCHW' or 'NLC', got {output_fmt!r}")
+    if layout == "nlc":
+        x = x[:, prefix:]
+    if output_fmt == "NLC":
+        return to_layout(x, layout, "nlc")
+    return to_layout(x, layout, "nchw", grid)

@@ -1,0 +1,76 @@
+"""MLP-Mixer (Tolstikhin et al. 2021, "MLP-Mixer: An all-MLP Architecture for Vision", arXiv 2105.01601).
+
+Per block: a token-mixing MLP across patches, then a channel MLP per patch, both pre-LayerNorm with residuals.
+
+Defaults follow timm (weight-compatible with its mixer_* models): exact-erf GELU and the same drop-path rate in
+every block. The paper's JAX code differs in two ways, both options here: act="gelu_tanh" (flax's nn.gelu is the
+tanh approximation, so converted JAX weights match only with it) and drop_path_schedule="linear" (App. B).
+"""
+
+from __future__ import annotations
+
+from ..config import HeadCfg, ModelCfg, StageCfg, part
+from ..factory import HALF_MEAN, HALF_STD, register_model
+from ..paper import PaperFacts
+
+# Paper Table 1, in its symbols: hidden width C and number of layers; D_S = C/2 and D_C = 4C for every size.
+SIZES = {"S": dict(C=512, layers=8), "B": dict(C=768, layers=12), "L": dict(C=1024, layers=24)}
+
+
+def mixer(size: str, patch: int, act: str = "gelu") -> ModelCfg:
+    C, layers = SIZES[size]["C"], SIZES[size]["layers"]
+    norm = part("layernorm", eps=1e-6)
+    stage = StageCfg(
+        depth=layers,
+        dim=C,
+        mixer=part("token_mlp", ratio=0.5, act=act),  # D_S = C / 2
+        norm=norm,
+        mlp=part("mlp", ratio=4.0, act=act),  # D_C = 4C
+    )
+    return ModelCfg(
+        stem=part("patch", patch_size=patch),
+        stages=(stage,),
+        head=HeadCfg(pool="avg", feature_norm=norm),
+        drop_path_schedule="constant",
+        init="timm_mixer",
+    )
+
+
+def _facts(params: str, top1: str | None, pretrain: str, macs: str | None = None) -> PaperFacts:
+    source = "Mixer paper Table 1 (params, without head) and Table 3 (top-1) ✔"
+    if macs:
+        source += "; MACs from the PoolFormer paper Table 2 ✔"
+    return PaperFacts(params, macs, top1, source, params_exclude_head=True, pretrain=pretrain)
+
+
+_reg = dict(family="mixer", keymap="mixer", mean=HALF_MEAN, std=HALF_STD)
+
+
+@register_model(paper=_facts("19", "68.70", "JFT-300M, 5 epochs"), timm_name="mixer_s32_224", **_reg)
+def mixer_s32_224(act: str = "gelu") -> ModelCfg:
+    return mixer("S", 32, act)
+
+
+@register_model(paper=_facts("18", "73.83", "JFT-300M, 5 epochs"), timm_name="mixer_s16_224", **_reg)
+def mixer_s16_224(act: str = "gelu") -> ModelCfg:
+    return mixer("S", 16, act)
+
+
+@register_model(paper=_facts("60", "75.53", "JFT-300M, 7 epochs"), timm_name="mixer_b32_224", **_reg)
+def mixer_b32_224(act: str = "gelu") -> ModelCfg:
+    return mixer("B", 32, act)
+
+
+@register_model(paper=_facts("59", "76.44", "ImageNet-1k", macs="12.7"), timm_name="mixer_b16_224", **_reg)
+def mixer_b16_224(act: str = "gelu") -> ModelCfg:
+    return mixer("B", 16, act)
+
+
+@register_model(paper=_facts("206", "80.67", "JFT-300M, 7 epochs"), timm_name="mixer_l32_224", **_reg)
+def mixer_l32_224(act: str = "gelu") -> ModelCfg:
+    return mixer("L", 32, act)
+
+
+@register_model(paper=_facts("207", "71.76", "ImageNet-1k"), timm_name="mixer_l16_224", **_reg)
+def mixer_l16_224(act: str = "gelu") -> ModelCfg:
+    return mixer("L", 16, act)

@@ -1,0 +1,133 @@
+"""PoolFormer (Yu et al. 2022, "MetaFormer is Actually What You Need for Vision", arXiv 2111.11418) and
+PoolFormerV2 (Yu et al. 2022b, "MetaFormer Baselines for Vision", arXiv 2210.13452).
+
+Four stages (L/6, L/6, L/2, L/6 blocks) whose token mixer is avgpool(x) - x. v1: GroupNorm(1) with bias,
+GELU MLP with bias, LayerScale. v2: bias-free GroupNorm(1), StarReLU MLP without bias, ResScale on the
+shortcut of stages 3-4, a normed stem and pre-normed downsampling.
+
+The v1 head differs between the official code and timm (the weights are the same, the logits are not):
+official = GroupNorm(1) on the last feature map, then average; timm = average, then LayerNorm(eps 1e-6).
+head="timm" is the default; head="official" builds the paper's.
+"""
+
+from __future__ import annotations
+
+from ..config import ConfigError, HeadCfg, ModelCfg, StageCfg, part
+from ..factory import register_model
+from ..paper import PaperFacts
+
+# Paper Table 1 (v1) / MetaFormer-baselines README (v2): blocks per stage and widths.
+SIZES = {
+    "s12": dict(depths=(2, 2, 6, 2), dims=(64, 128, 320, 512)),
+    "s24": dict(depths=(4, 4, 12, 4), dims=(64, 128, 320, 512)),
+    "s36": dict(depths=(6, 6, 18, 6), dims=(64, 128, 320, 512)),
+    "m36": dict(depths=(6, 6, 18, 6), dims=(96, 192, 384, 768)),
+    "m48": dict(depths=(8, 8, 24, 8), dims=(96, 192, 384, 768)),
+}
+
+
+def metaformer_stages(size: str, mixers: tuple, norm, mlp, downsample_norm=None, layer_scale=None, res_scales=None):
+    """The four stages of the PoolFormer layout with one token mixer per stage."""
+    depths, dims = SIZES[size]["depths"], SIZES[size]["dims"]
+    res_scales = res_scales or (None,) * 4
+    down = part("conv", kernel_size=3, stride=2, padding=1, norm=downsample_norm)
+    return tuple(
+        StageCfg(
+            depth=depths[i],
+            dim=dims[i],
+            mixer=mixers[i],
+            norm=norm,
+            mlp=mlp,
+            downsample=down if i > 0 else None,
+            layer_scale=layer_scale,
+            res_scale=res_scales[i],
+        )
+        for i in range(4)
+    )
+
+
+def poolformer_v1(size: str, layer_scale: float, head: str = "timm") -> ModelCfg:
+    if head not in ("timm", "official"):
+        raise ConfigError(f"head must be 'timm' or 'official', got {head!r}")
+    stages = metaformer_stages(
+        size,
+        mixers=(part("pool", pool_size=3),) * 4,
+        norm=part("groupnorm1", eps=1e-5),
+        mlp=part("mlp", ratio=4.0, act="gelu"),
+        layer_scale=layer_scale,
+    )
+    if head == "timm":
+        head_cfg = HeadCfg(pool="avg", norm=part("layernorm", eps=1e-6))
+    else:
+        head_cfg = HeadCfg(pool="avg", feature_norm=part("groupnorm1", eps=1e-5))
+    return ModelCfg(stem=part("conv", kernel_size=7, stride=4, padding=2), stages=stages, head=head_cfg)
+
+
+def poolformer_v2(size: str) -> ModelCfg:
+    ln_no_bias = part("layernorm", eps=1e-6, bias=False)
+    stages = metaformer_stages(
+        size,
+        mixers=(part("pool", pool_size=3),) * 4,
+        norm=part("groupnorm1", eps=1e-6, bias=False),
+        mlp=part("mlp", ratio=4.0, act="star_relu", bias=False),
+        downsample_norm=ln_no_bias,
+        res_scales=(None, None, 1.0, 1.0),
+    )
+    stem = part("conv", kernel_size=7, stride=4, padding=2, norm=ln_no_bias)
+    return ModelCfg(stem=stem, stages=stages, head=HeadCfg(pool="avg", norm=part("layernorm", eps=1e-6)))
+
+
+_V1 = "PoolFormer paper Table 1 ✔ (params, MACs, top-1)"
+_V2 = "MetaFormer Baselines README / paper Table 1 ✔"
+_v1 = dict(family="poolformer", keymap="metaformer", crop_pct=0.9)
+_v2 = dict(family="poolformer", keymap="metaformer", crop_pct=1.0)
+
+
+@register_model(paper=PaperFacts("11.9", "1.8", "77.2", _V1), timm_name="poolformer_s12", **_v1)
+def poolformer_s12(head: str = "timm", layer_scale: float = 1e-5) -> ModelCfg:
+    return poolformer_v1("s12", layer_scale, head)
+
+
+@register_model(paper=PaperFacts("21.4", "3.4", "80.3", _V1), timm_name="poolformer_s24", **_v1)
+def poolformer_s24(head: str = "timm", layer_scale: float = 1e-5) -> ModelCfg:
+    return poolformer_v1("s24", layer_scale, head)
+
+
+@register_model(paper=PaperFacts("30.8", "5.0", "81.4", _V1), timm_name="poolformer_s36", **_v1)
+def poolformer_s36(head: str = "timm", layer_scale: float = 1e-6) -> ModelCfg:
+    return poolformer_v1("s36", layer_scale, head)
+
+
+@register_model(paper=PaperFacts("56.1", "8.8", "82.1", _V1), timm_name="poolformer_m36", **{**_v1, "crop_pct": 0.95})
+def poolformer_m36(head: str = "timm", layer_scale: float = 1e-6) -> ModelCfg:
+    return poolformer_v1("m36", layer_scale, head)
+
+
+@register_model(paper=PaperFacts("73.4", "11.6", "82.5", _V1), timm_name="poolformer_m48", **{**_v1, "crop_pct": 0.95})
+def poolformer_m48(head: str = "timm", layer_scale: float = 1e-6) -> ModelCfg:
+    return poolformer_v1("m48", layer_scale, head)
+
+
+@register_model(paper=PaperFacts("11.9", "1.8", "78.0", _V2), timm_name="poolformerv2_s12", **_v2)
+def poolformerv2_s12() -> ModelCfg:
+    return poolformer_v2("s12")
+
+
+@register_model(paper=PaperFacts("21.3", "3.4", "80.7", _V2), timm_name="poolformerv2_s24", **_v2)
+def poolformerv2_s24() -> ModelCfg:
+    return poolformer_v2("s24")
+
+
+@register_model(paper=PaperFacts("30.8", "5.0", "81.6", _V2), timm_name="poolformerv2_s36", **_v2)
+def poolformerv2_s36() -> ModelCfg:
+    return poolformer_v2("s36")
+
+
+@register_model(paper=PaperFacts("56.1", "8.8", "82.2", _V2), timm_name="poolformerv2_m36", **_v2)
+def poolformerv2_m36() -> ModelCfg:
+    return poolformer_v2("m36")
+
+
+@register_model(paper=PaperFacts("73.3", "11.5", "82.6", _V2), timm_name="poolformerv2_m48", **_v2)
+def poolformerv2_m48() -> ModelCfg:
+    return poolformer_v2("m48")

@@ -1,0 +1,28 @@
+"""Shared test utilities: randomising every tensor of a model so that no zero-init head or tiny LayerScale can
+hide a wiring error."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+@torch.no_grad()
+def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Replace weight matrices by N(0, 1/fan_in) and shift every vector (norm gains, biases, scales, BN
+    statistics) by U(-0.5, 0.5), so each tensor matters and activations stay O(1)."""
+    g = torch.Generator().manual_seed(seed)
+    for name, t in model.state_dict().items():
+        if not t.is_floating_point():
+            continue
+        if t.ndim >= 2 and t.shape[0] > 1:
+            fan_in = t[0].numel()
+            t.copy_(torch.randn(t.shape, generator=g) / fan_in**0.5)
+        else:
+            t.add_(torch.rand(t.shape, generator=g) - 0.5)
+    return model
+
+
+def max_rel_diff(a: torch.Tensor, b: torch.Tensor) -> float:
+    """max |a - b| relative to the scale of a."""
+    return ((a - b).abs().max() / a.abs().max().clamp_min(1e-12)).item()
