@@ -12,7 +12,7 @@ def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:
     """Replace weight matrices by N(0, 1/fan_in) and shift every vector (norm gains, biases, scales, BN
     statistics) by U(-0.5, 0.5), so each tensor matters and activations stay O(1)."""
     g = torch.Generator().manual_seed(seed)
-    for name, t in model.state_dict().items():
+    for t in model.state_dict().values():
         if not t.is_floating_point():
             continue
         if t.ndim >= 2 and t.shape[0] > 1:

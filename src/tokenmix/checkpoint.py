@@ -54,10 +54,13 @@ def _torch_load(path: Path) -> Any:
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         unsafe = _unsafe_globals(path)
-        what = f" (it asks for {', '.join(unsafe)})" if unsafe else ""
+        if not unsafe:
+            raise CheckpointError(
+                f"checkpoint {path} is not a readable PyTorch file: {str(e).splitlines()[0]}"
+            ) from None
         raise CheckpointError(
-            f"checkpoint {path} holds pickled objects that are not plain weights{what}; refusing to unpickle it. "
-            f"If you trust it, convert it to safetensors yourself. Detail: {str(e).splitlines()[0]}"
+            f"checkpoint {path} holds pickled objects that are not plain weights (it asks for {', '.join(unsafe)}); "
+            "refusing to unpickle it. If you trust it, convert it to safetensors yourself."
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         raise CheckpointError(f"checkpoint {path} is not a readable PyTorch file: {str(e).splitlines()[0]}") from None
@@ -86,16 +89,19 @@ def _unwrap(obj: Any, path: Path) -> dict[str, torch.Tensor]:
     return out
 
 
-def load_state_dict_into(model: MetaFormer, state_dict: dict[str, torch.Tensor], source: str, keymap: str | None) -> None:
+def load_state_dict_into(
+    model: MetaFormer, state_dict: dict[str, torch.Tensor], source: str, keymap: str | None
+) -> None:
     """Load tokenmix-keyed or (through `keymap`) timm-keyed weights, strictly, with one clear error."""
     ours = model.state_dict()
-    if keymap is not None and not set(state_dict) & set(ours):
+    if keymap is not None and set(state_dict) != set(ours):
         from .convert.timm import from_timm
 
         try:
             state_dict = from_timm(state_dict, keymap)
         except KeyError as e:
-            raise CheckpointError(f"{source}: neither tokenmix nor timm keys for this model: {e.args[0]}") from None
+            if set(state_dict) & set(ours) != set(ours):  # not ours with extras either
+                raise CheckpointError(f"{source}: neither tokenmix nor timm keys for this model: {e.args[0]}") from None
     missing = sorted(set(ours) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(ours))
     wrong = [k for k in ours if k in state_dict and state_dict[k].shape != ours[k].shape]
@@ -120,7 +126,11 @@ def load_checkpoint(model: MetaFormer, path: str | os.PathLike[str], keymap: str
 def save_weights(model: MetaFormer, path: str | os.PathLike[str]) -> None:
     """Weights as safetensors, with the model name and its config in the file's metadata."""
     tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-    metadata = {"format": "pt", "architecture": model.pretrained_cfg.get("architecture", ""), "config": model.cfg.to_json()}
+    metadata = {
+        "format": "pt",
+        "architecture": model.pretrained_cfg.get("architecture", ""),
+        "config": model.cfg.to_json(),
+    }
     save_file(tensors, str(path), metadata=metadata)
 
 

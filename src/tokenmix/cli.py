@@ -19,7 +19,14 @@ COMMANDS = {
     "predict": ("predict", "top-5 classes for image files"),
 }
 
-USER_ERRORS = (ValueError, KeyError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+USER_ERRORS = (
+    ValueError,
+    KeyError,
+    FileNotFoundError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:

@@ -111,7 +111,12 @@ def _part(d: dict[str, Any] | None) -> Part | None:
     if d is None:
         return None
     _check_fields(Part, d)
-    return Part(d["kind"], dict(d.get("args", {})))
+    args = {k: _part(v) if _is_part_dict(v) else v for k, v in d.get("args", {}).items()}  # nested parts
+    return Part(d["kind"], args)
+
+
+def _is_part_dict(value: Any) -> bool:
+    return isinstance(value, dict) and "kind" in value and set(value) <= {"kind", "args"}
 
 
 def _stage(d: dict[str, Any]) -> StageCfg:

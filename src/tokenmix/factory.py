@@ -16,7 +16,15 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 HALF_MEAN, HALF_STD = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
 
 # Options every model takes; they change the ModelCfg directly. Everything else goes to the variant function.
-COMMON_OPTIONS = ("num_classes", "in_chans", "img_size", "drop_rate", "drop_path_rate", "drop_path_schedule", "init")
+COMMON_OPTIONS = (
+    "num_classes",
+    "in_chans",
+    "img_size",
+    "drop_rate",
+    "drop_path_rate",
+    "drop_path_schedule",
+    "init",
+)
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,10 @@ def register_model(
 
     def wrap(make_cfg: Callable[..., ModelCfg]) -> Callable[..., ModelCfg]:
         data_cfg = dict(mean=mean, std=std, crop_pct=crop_pct, interpolation=interpolation)
-        MODELS.register(make_cfg.__name__, ModelEntry(make_cfg.__name__, family, make_cfg, paper, data_cfg, timm_name, keymap))
+        MODELS.register(
+            make_cfg.__name__,
+            ModelEntry(make_cfg.__name__, family, make_cfg, paper, data_cfg, timm_name, keymap),
+        )
         return make_cfg
 
     return wrap
@@ -70,9 +81,7 @@ def model_cfg(name: str, **options: Any) -> ModelCfg:
     return entry.make_cfg(**options).replace(**common)
 
 
-def create_model(
-    name: str, pretrained: bool = False, checkpoint_path: str | None = None, **options: Any
-) -> MetaFormer:
+def create_model(name: str, pretrained: bool = False, checkpoint_path: str | None = None, **options: Any) -> MetaFormer:
     """Build a registered model; optionally load weights.
 
     checkpoint_path: a .safetensors or .pth/.pt/.bin file in tokenmix or timm key format (pickles are opened

@@ -38,7 +38,9 @@ def trunc_normal_linear(model: nn.Module) -> None:
 def timm_mixer(model: nn.Module) -> None:
     """timm's Mixer/ResMLP/gMLP init: xavier-uniform Linears with bias N(0, 1e-6) inside MLPs and zero elsewhere,
     lecun-normal convs, and a zero classifier."""
-    mlp_linears = {id(m) for mlp in model.modules() if isinstance(mlp, (Mlp, TokenMlp, GatedMlp)) for m in mlp.children()}
+    mlp_linears = {
+        id(m) for mlp in model.modules() if isinstance(mlp, (Mlp, TokenMlp, GatedMlp)) for m in mlp.children()
+    }
     for name, m in model.named_modules():
         if isinstance(m, nn.Linear):
             if name == "head.fc":

@@ -127,7 +127,9 @@ class MetaFormer(nn.Module):
 
     # ---- forward ----------------------------------------------------------------------------------------------
     def check_input(self, x: torch.Tensor) -> None:
-        expected = f"{self.in_chans}×{self.img_size}×{self.img_size}" if self.fixed_input_size else f"{self.in_chans}×H×W"
+        expected = (
+            f"{self.in_chans}×{self.img_size}×{self.img_size}" if self.fixed_input_size else f"{self.in_chans}×H×W"
+        )
         ok = x.ndim == 4 and x.shape[1] == self.in_chans
         if ok and self.fixed_input_size:
             ok = tuple(x.shape[2:]) == (self.img_size, self.img_size)
@@ -204,7 +206,11 @@ class MetaFormer(nn.Module):
 
     def group_matcher(self, coarse: bool = False) -> dict[str, Any]:
         """Layer groups for timm's layer-wise learning-rate decay."""
-        blocks = r"^stages\.(\d+)" if coarse else [(r"^stages\.(\d+)\.downsample", (0,)), (r"^stages\.(\d+)\.blocks\.(\d+)", None)]
+        blocks = (
+            r"^stages\.(\d+)"
+            if coarse
+            else [(r"^stages\.(\d+)\.downsample", (0,)), (r"^stages\.(\d+)\.blocks\.(\d+)", None)]
+        )
         return dict(stem=r"^stem", blocks=blocks)
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:

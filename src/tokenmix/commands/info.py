@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
     for name, shape in stage_shapes(cfg):
         print(f"  {name:40s} {tuple(shape)}")
     params = count_params(model) / 1e6
-    print(f"params: {params:.2f}M (paper: {paper.params_m or '-'}M{' without head' if paper.params_exclude_head else ''})")
+    print(
+        f"params: {params:.2f}M (paper: {paper.params_m or '-'}M{' without head' if paper.params_exclude_head else ''})"
+    )
     print(f"MACs:   {count_macs(cfg) / 1e9:.2f}G at {cfg.img_size} (paper: {paper.macs_g or '-'}G at {paper.img_size})")
     print(f"paper top-1: {paper.top1 or '-'} ({paper.pretrain}); source: {paper.source}")
     if args.config:

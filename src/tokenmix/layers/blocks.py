@@ -42,8 +42,8 @@ def drop_path_or_identity(rate: float) -> nn.Module:
 class MetaFormerBlock(nn.Module):
     """The general MetaFormer block (Yu et al. 2022, Eq. 1-3), pre-norm, two residual branches:
 
-        x = rs1 * x + drop_path(ls1 * token_mixer(norm1(x)))
-        x = rs2 * x + drop_path(ls2 * mlp(norm2(x)))
+    x = rs1 * x + drop_path(ls1 * token_mixer(norm1(x)))
+    x = rs2 * x + drop_path(ls2 * mlp(norm2(x)))
     """
 
     def __init__(self, stage: StageCfg, ctx: dict[str, Any], drop_path: float) -> None:

@@ -31,7 +31,9 @@ def build(registry: Registry[type], spec: Part, **context: Any) -> nn.Module:
     unknown = set(spec.args) - set(params)
     if unknown:
         accepted = sorted(p for p in params if p not in context)
-        raise ConfigError(f"{registry.kind} {spec.kind!r} got unknown argument(s) {sorted(unknown)}; it takes {accepted}")
+        raise ConfigError(
+            f"{registry.kind} {spec.kind!r} got unknown argument(s) {sorted(unknown)}; it takes {accepted}"
+        )
     given = {k: v for k, v in context.items() if k in params}
     return cls(**given, **spec.args)
 

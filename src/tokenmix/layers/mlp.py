@@ -22,7 +22,13 @@ class Mlp(nn.Module):
     """fc1 -> act -> dropout -> fc2 -> dropout, hidden width = ratio * dim."""
 
     def __init__(
-        self, dim: int, layout: str = "nlc", ratio: float = 4.0, act: str = "gelu", bias: bool = True, drop: float = 0.0
+        self,
+        dim: int,
+        layout: str = "nlc",
+        ratio: float = 4.0,
+        act: str = "gelu",
+        bias: bool = True,
+        drop: float = 0.0,
     ) -> None:
         super().__init__()
         hidden = int(ratio * dim)
@@ -39,12 +45,17 @@ class Mlp(nn.Module):
 class GatedMlp(nn.Module):
     """gMLP's channel MLP with a token-mixing gate in its middle (Liu et al. 2021, Fig. 1).
 
-    fc1 widens to hidden = ratio * dim; the gate (the Spatial Gating Unit) splits that in half, mixes one half over tokens and
-    multiplies; fc2 maps hidden/2 back to dim.
+    fc1 widens to hidden = ratio * dim; the gate (the Spatial Gating Unit) splits that in half, mixes one half
+    over tokens and multiplies; fc2 maps hidden/2 back to dim.
     """
 
     def __init__(
-        self, dim: int, make_gate: Callable[[int], nn.Module], ratio: float = 6.0, act: str = "gelu", drop: float = 0.0
+        self,
+        dim: int,
+        make_gate: Callable[[int], nn.Module],
+        ratio: float = 6.0,
+        act: str = "gelu",
+        drop: float = 0.0,
     ) -> None:
         super().__init__()
         hidden = int(ratio * dim)

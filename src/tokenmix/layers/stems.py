@@ -20,13 +20,7 @@ def conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def as_part(spec: Part | dict | None) -> Part | None:
-    """Nested parts arrive as dicts when a config was read back from JSON."""
-    return Part(spec["kind"], dict(spec.get("args", {}))) if isinstance(spec, dict) else spec
-
-
-def optional_norm(spec: Part | dict | None, dim: int) -> nn.Module:
-    spec = as_part(spec)
+def optional_norm(spec: Part | None, dim: int) -> nn.Module:
     return build(NORMS, spec, dim=dim, layout="nchw") if spec is not None else nn.Identity()
 
 
@@ -55,7 +49,13 @@ class ConvStem(nn.Module):
     layout = "nchw"
 
     def __init__(
-        self, in_chans: int, dim: int, kernel_size: int = 7, stride: int = 4, padding: int = 2, norm: Part | None = None
+        self,
+        in_chans: int,
+        dim: int,
+        kernel_size: int = 7,
+        stride: int = 4,
+        padding: int = 2,
+        norm: Part | None = None,
     ) -> None:
         super().__init__()
         self.kernel_size, self.reduction, self.padding = kernel_size, stride, padding
@@ -116,7 +116,13 @@ class ConvDownsample(nn.Module):
     """norm (optional) then a strided conv that changes the width (PoolFormer: 3x3 stride 2 padding 1)."""
 
     def __init__(
-        self, in_dim: int, dim: int, kernel_size: int = 3, stride: int = 2, padding: int = 1, norm: Part | None = None
+        self,
+        in_dim: int,
+        dim: int,
+        kernel_size: int = 3,
+        stride: int = 2,
+        padding: int = 1,
+        norm: Part | None = None,
     ) -> None:
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding

@@ -40,23 +40,39 @@ _SRC = "ResMLP paper Table 3 (≈ transcribed; FLOPs column = MACs) and PoolForm
 _reg = dict(family="resmlp", keymap="resmlp")
 
 
-@register_model(paper=PaperFacts("15.4", "3.0", "76.6", _SRC, macs_kind="FLOPs (=MACs)"), timm_name="resmlp_12_224", **_reg)
+@register_model(
+    paper=PaperFacts("15.4", "3.0", "76.6", _SRC, macs_kind="FLOPs (=MACs)"),
+    timm_name="resmlp_12_224",
+    **_reg,
+)
 def resmlp_12_224(layer_scale: float = 1e-4) -> ModelCfg:
     """ResMLP-S12. LayerScale init: timm 1e-4, the official code 0.1 (its depth rule: 0.1 up to depth 18)."""
     return resmlp(12, 384, 16, layer_scale)
 
 
-@register_model(paper=PaperFacts("30.0", "6.0", "79.4", _SRC, macs_kind="FLOPs (=MACs)"), timm_name="resmlp_24_224", **_reg)
+@register_model(
+    paper=PaperFacts("30.0", "6.0", "79.4", _SRC, macs_kind="FLOPs (=MACs)"),
+    timm_name="resmlp_24_224",
+    **_reg,
+)
 def resmlp_24_224(layer_scale: float = 1e-5) -> ModelCfg:
     return resmlp(24, 384, 16, layer_scale)
 
 
-@register_model(paper=PaperFacts("44.7", "8.9", "79.7", _SRC, macs_kind="FLOPs (=MACs)"), timm_name="resmlp_36_224", **_reg)
+@register_model(
+    paper=PaperFacts("44.7", "8.9", "79.7", _SRC, macs_kind="FLOPs (=MACs)"),
+    timm_name="resmlp_36_224",
+    **_reg,
+)
 def resmlp_36_224(layer_scale: float = 1e-6) -> ModelCfg:
     return resmlp(36, 384, 16, layer_scale)
 
 
-@register_model(paper=PaperFacts("129.1", "100.2", "81.0", _SRC, macs_kind="FLOPs (=MACs)"), timm_name="resmlp_big_24_224", **_reg)
+@register_model(
+    paper=PaperFacts("129.1", "100.2", "81.0", _SRC, macs_kind="FLOPs (=MACs)"),
+    timm_name="resmlp_big_24_224",
+    **_reg,
+)
 def resmlp_big_24_224(layer_scale: float = 1e-6) -> ModelCfg:
     """ResMLP-B24/8: patch 8, so 784 tokens."""
     return resmlp(24, 768, 8, layer_scale)
