@@ -10,6 +10,7 @@ from ..factory import MODELS, list_models
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("pattern", nargs="?", help="shell-style filter, e.g. 'resmlp_*'")
+    parser.add_argument("--markdown", action="store_true", help="a markdown table with the paper's figures and source")
 
 
 def rows(pattern: str | None) -> list[dict[str, str]]:
@@ -30,6 +31,22 @@ def rows(pattern: str | None) -> list[dict[str, str]]:
     return out
 
 
+def markdown(table: list[dict[str, str]]) -> str:
+    """The README's model table: counted figures beside the paper's, with the source."""
+    lines = [
+        "| model | family | params (M) counted / paper | GMACs counted / paper | paper top-1 (pre-training) | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in table:
+        paper = MODELS.get(row["model"]).paper
+        params = f"{row['params_m']} / {paper.params_m or '-'}" + (" (no head)" if paper.params_exclude_head else "")
+        lines.append(
+            f"| {row['model']} | {row['family']} | {params} | {row['gmacs']} / {paper.macs_g or '-'} | "
+            f"{paper.top1 or '-'} ({paper.pretrain}) | {paper.source} |"
+        )
+    return "\n".join(lines)
+
+
 def format_table(table: list[dict[str, str]]) -> str:
     if not table:
         return ""
@@ -44,5 +61,5 @@ def run(args: argparse.Namespace) -> int:
     table = rows(args.pattern)
     if not table:
         raise ValueError(f"no model matches {args.pattern!r}; run `tokenmix list` for all")
-    print(format_table(table))
+    print(markdown(table) if args.markdown else format_table(table))
     return 0
