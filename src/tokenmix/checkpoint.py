@@ -90,18 +90,28 @@ def _unwrap(obj: Any, path: Path) -> dict[str, torch.Tensor]:
 
 
 def load_state_dict_into(
-    model: MetaFormer, state_dict: dict[str, torch.Tensor], source: str, keymap: str | None
+    model: MetaFormer, state_dict: dict[str, torch.Tensor], source: str, keymaps: tuple[str, ...] = ()
 ) -> None:
-    """Load tokenmix-keyed or (through `keymap`) timm-keyed weights, strictly, with one clear error."""
+    """Load weights in tokenmix keys or in any of `keymaps` (timm's, an official release's), strictly."""
     ours = model.state_dict()
-    if keymap is not None and set(state_dict) != set(ours):
-        from .convert.timm import from_timm
+    candidates = [state_dict] if set(state_dict) == set(ours) else []
+    if not candidates:
+        from .convert import KEYMAPS
 
-        try:
-            state_dict = from_timm(state_dict, keymap)
-        except KeyError as e:
-            if set(state_dict) & set(ours) != set(ours):  # not ours with extras either
-                raise CheckpointError(f"{source}: neither tokenmix nor timm keys for this model: {e.args[0]}") from None
+        for name in keymaps:
+            try:
+                converted = KEYMAPS[name].to_ours(state_dict)
+            except KeyError:
+                continue
+            candidates.append(converted)
+            if set(converted) == set(ours):
+                candidates = [converted]
+                break
+    if not candidates:
+        known = ", ".join(("tokenmix",) + tuple(keymaps))
+        example = next(iter(state_dict), None)
+        raise CheckpointError(f"{source}: keys are in none of the known formats ({known}), e.g. {example!r}")
+    state_dict = candidates[0]
     missing = sorted(set(ours) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(ours))
     wrong = [k for k in ours if k in state_dict and state_dict[k].shape != ours[k].shape]
@@ -119,8 +129,8 @@ def load_state_dict_into(
     model.load_state_dict(state_dict)
 
 
-def load_checkpoint(model: MetaFormer, path: str | os.PathLike[str], keymap: str | None = None) -> None:
-    load_state_dict_into(model, read_state_dict(path), f"checkpoint {path}", keymap)
+def load_checkpoint(model: MetaFormer, path: str | os.PathLike[str], keymaps: tuple[str, ...] = ()) -> None:
+    load_state_dict_into(model, read_state_dict(path), f"checkpoint {path}", keymaps)
 
 
 def save_weights(model: MetaFormer, path: str | os.PathLike[str]) -> None:
@@ -152,4 +162,4 @@ def load_timm_pretrained(model: MetaFormer, entry: ModelEntry) -> None:
     import timm
 
     reference = timm.create_model(entry.timm_name, pretrained=True, num_classes=model.num_classes)
-    load_state_dict_into(model, reference.state_dict(), f"timm weights {entry.timm_name}", entry.keymap)
+    load_state_dict_into(model, reference.state_dict(), f"timm weights {entry.timm_name}", entry.keymaps)

@@ -36,6 +36,12 @@ class ModelEntry:
     data_cfg: dict[str, Any] = field(default_factory=dict)  # mean, std, crop_pct, interpolation of its weights
     timm_name: str | None = None  # the same architecture in timm, weight-compatible through `keymap`
     keymap: str | None = None  # name of the timm key map in tokenmix.convert.timm
+    official_keymaps: tuple[str, ...] = ()  # key maps of the official releases (tokenmix.convert.official)
+
+    @property
+    def keymaps(self) -> tuple[str, ...]:
+        """Every foreign key format a checkpoint for this model may come in."""
+        return ((self.keymap,) if self.keymap else ()) + self.official_keymaps
 
 
 MODELS: Registry[ModelEntry] = Registry("model")
@@ -46,6 +52,7 @@ def register_model(
     paper: PaperFacts,
     timm_name: str | None = None,
     keymap: str | None = None,
+    official_keymaps: tuple[str, ...] = (),
     mean: tuple[float, ...] = IMAGENET_MEAN,
     std: tuple[float, ...] = IMAGENET_STD,
     crop_pct: float = 0.875,
@@ -57,7 +64,7 @@ def register_model(
         data_cfg = dict(mean=mean, std=std, crop_pct=crop_pct, interpolation=interpolation)
         MODELS.register(
             make_cfg.__name__,
-            ModelEntry(make_cfg.__name__, family, make_cfg, paper, data_cfg, timm_name, keymap),
+            ModelEntry(make_cfg.__name__, family, make_cfg, paper, data_cfg, timm_name, keymap, official_keymaps),
         )
         return make_cfg
 
@@ -106,5 +113,5 @@ def create_model(name: str, pretrained: bool = False, checkpoint_path: str | Non
     if checkpoint_path is not None:
         from .checkpoint import load_checkpoint
 
-        load_checkpoint(model, checkpoint_path, keymap=entry.keymap)
+        load_checkpoint(model, checkpoint_path, keymaps=entry.keymaps)
     return model

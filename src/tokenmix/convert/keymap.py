@@ -4,7 +4,7 @@ A rule pairs a key template of the other implementation with ours, e.g.
 
     Rule("blocks.{i}.mlp_tokens.{rest}", "stages.0.blocks.{i}.token_mixer.{rest}")
 
-`{i}`, `{j}` match an integer, `{rest}` any tail. The same table converts both ways; a rule may reshape the
+`{i}`, `{j}`, `{s}` match an integer, `{rest}` any tail. The same table converts both ways; a rule may reshape the
 tensor in each direction. Every key must match exactly one rule, or the conversion fails naming the key.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 Reshape = Callable[[torch.Tensor], torch.Tensor]
-_FIELDS = {"i": r"\d+", "j": r"\d+", "rest": r".+"}
+_FIELDS = {"i": r"\d+", "j": r"\d+", "s": r"\d+", "rest": r".+"}
 
 
 def _compile(template: str) -> re.Pattern[str]:

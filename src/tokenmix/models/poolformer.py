@@ -79,7 +79,12 @@ def poolformer_v2(size: str) -> ModelCfg:
 
 _V1 = "PoolFormer paper Table 1 ✔ (params, MACs, top-1)"
 _V2 = "MetaFormer Baselines README / paper Table 1 ✔"
-_v1 = dict(family="poolformer", keymap="metaformer", crop_pct=0.9)
+_v1 = dict(
+    family="poolformer",
+    keymap="metaformer",
+    official_keymaps=("poolformer_official", "poolformer_official_timm_head"),
+    crop_pct=0.9,
+)
 _v2 = dict(family="poolformer", keymap="metaformer", crop_pct=1.0)
 
 

@@ -37,7 +37,7 @@ def resmlp(depth: int, dim: int, patch: int, layer_scale: float) -> ModelCfg:
 
 
 _SRC = "ResMLP paper Table 3 (≈ transcribed; FLOPs column = MACs) and PoolFormer paper Table 2 ✔"
-_reg = dict(family="resmlp", keymap="resmlp")
+_reg = dict(family="resmlp", keymap="resmlp", official_keymaps=("resmlp_official",))
 
 
 @register_model(
