@@ -52,7 +52,7 @@ class Stage(nn.Module):
         self.in_layout, self.layout = in_layout, part_layout(MIXERS, cfg.mixer)
         self.downsample = None
         if cfg.downsample is not None:
-            self.downsample = build(DOWNSAMPLES, cfg.downsample, in_dim=in_dim, dim=cfg.dim)
+            self.downsample = build(DOWNSAMPLES, cfg.downsample, in_dim=in_dim, dim=cfg.dim, grid=grid)
             grid = self.downsample.out_grid(grid)
         elif in_dim != cfg.dim:
             raise ConfigError(f"a stage that changes width ({in_dim} -> {cfg.dim}) needs a downsample")
@@ -114,12 +114,14 @@ class MetaFormer(nn.Module):
     def _make_head(self, num_classes: int, pool: str) -> ClassifierHead:
         return ClassifierHead(
             self.num_features, num_classes, pool, self.feature_layout, self.cfg.head.norm, self.cfg.drop_rate,
-            self.num_prefix_tokens,
+            self.num_prefix_tokens, self.cfg.head.mlp_ratio,
         )  # fmt: skip
 
     def _needs_fixed_input_size(self) -> bool:
         """True when a part's weights are sized by the token count (token MLPs, position embeddings)."""
         if getattr(self.stem, "fixed_input_size", False):
+            return True
+        if any(getattr(s.downsample, "fixed_input_size", False) for s in self.stages):
             return True
         import inspect
 

@@ -12,11 +12,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="a model name from `tokenmix list`")
     parser.add_argument("--img-size", type=int, default=None, help="input resolution (default: the model's)")
     parser.add_argument("--config", action="store_true", help="print the full config as JSON")
+    parser.add_argument("--mixers", default=None, help="per-stage token mixers: pool,pool,attn,attn (metaformer)")
 
 
 def run(args: argparse.Namespace) -> int:
     entry = MODELS.get(args.name)
     options = {} if args.img_size is None else {"img_size": args.img_size}
+    if args.mixers is not None:
+        options["mixers"] = args.mixers
     cfg = model_cfg(args.name, **options)
     model = meta_model(cfg)
     paper = entry.paper

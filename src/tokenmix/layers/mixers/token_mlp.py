@@ -39,13 +39,16 @@ class TokenMlp(nn.Module):
 
 @MIXERS.decorator("linear_tokens")
 class LinearTokens(nn.Module):
-    """ResMLP's token mixer: one Linear(N, N) with bias, no activation (Touvron et al. 2021, Eq. 1)."""
+    """ResMLP's token mixer: one Linear(N, N) with bias, no activation (Touvron et al. 2021, Eq. 1).
+
+    bias=False is the PoolFormer paper's "SpatialFC" hybrid mixer (Table 5).
+    """
 
     layout = "nlc"
 
-    def __init__(self, dim: int, num_tokens: int) -> None:
+    def __init__(self, dim: int, num_tokens: int, bias: bool = True) -> None:
         super().__init__()
-        self.proj = nn.Linear(num_tokens, num_tokens)
+        self.proj = nn.Linear(num_tokens, num_tokens, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(x.transpose(1, 2)).transpose(1, 2)
