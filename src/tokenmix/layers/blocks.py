@@ -107,3 +107,26 @@ class GatedBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.drop_path1(self.mlp(self.norm1(x)))
+
+
+@BLOCKS.decorator("channel_first")
+class ChannelFirstBlock(nn.Module):
+    """The feed-forward-only ViT block (Melas-Kyriazi 2021): the channel MLP first, then the token mixer,
+    which brings its own norm (it normalises over tokens):
+
+        x = x + drop_path(mlp(norm2(x)))
+        x = x + drop_path(token_mixer(x))
+    """
+
+    def __init__(self, stage: StageCfg, ctx: dict[str, Any], drop_path: float) -> None:
+        super().__init__()
+        dim, layout = ctx["dim"], ctx["layout"]
+        self.norm2 = build(NORMS, stage.norm, dim=dim, layout=layout)
+        self.mlp = build(MLPS, stage.mlp, dim=dim, layout=layout)
+        self.drop_path2 = drop_path_or_identity(drop_path)
+        self.token_mixer = build(MIXERS, stage.mixer, **ctx)
+        self.drop_path1 = drop_path_or_identity(drop_path)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop_path2(self.mlp(self.norm2(x)))
+        return x + self.drop_path1(self.token_mixer(x))
