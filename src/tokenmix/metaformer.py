@@ -71,8 +71,8 @@ class Stage(nn.Module):
         layout = self.in_layout
         if self.downsample is not None:
             x, layout = self.downsample(to_layout(x, layout, "nchw")), "nchw"
-        grid = grid_of(x, layout)
-        x = to_layout(x, layout, self.layout)
+        grid = grid_of(x, layout) or self.grid  # a token stem (no class token) has the configured grid
+        x = to_layout(x, layout, self.layout, grid)
         for block in self.blocks:
             x = checkpoint(block, x, use_reentrant=False) if self.grad_checkpointing and self.training else block(x)
         return to_layout(x, self.layout, self.out_layout, grid)
@@ -180,7 +180,7 @@ class MetaFormer(nn.Module):
             layout = stage.in_layout
             if stage.downsample is not None:
                 x, layout = stage.downsample(to_layout(x, layout, "nchw")), "nchw"
-            return stage.blocks[0](to_layout(x, layout, stage.layout))
+            return stage.blocks[0](to_layout(x, layout, stage.layout, stage.grid))
 
         runs = [enter] + list(stage.blocks[1:])
         return [(r, stage.layout, lambda: stage.grid) for r in runs]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from .keymap import KeyMap, Rule
+from .official import OFFICIAL_KEYMAPS
 
 B = "stages.0.blocks.{i}"  # the blocks of a one-stage model
 
@@ -110,6 +111,7 @@ KEYMAPS: dict[str, KeyMap] = {
     "metaformer": METAFORMER,
     "convmixer": CONVMIXER,
     "vit": VIT,
+    **OFFICIAL_KEYMAPS,  # official releases of the families timm lacks (GFNet, ...)
 }
 
 

@@ -130,3 +130,27 @@ class ChannelFirstBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.drop_path2(self.mlp(self.norm2(x)))
         return x + self.drop_path1(self.token_mixer(x))
+
+
+@BLOCKS.decorator("filter_mlp")
+class FilterMlpBlock(nn.Module):
+    """GFNet's block (Rao et al. 2021, Fig. 1): ONE residual around mixer and MLP together, no shortcut
+    around the global filter itself:
+
+        x = x + drop_path(ls2 * mlp(norm2(token_mixer(norm1(x)))))
+
+    ls2 is GFNet-H's LayerScale (official key `gamma`); the isotropic GFNets have none.
+    """
+
+    def __init__(self, stage: StageCfg, ctx: dict[str, Any], drop_path: float) -> None:
+        super().__init__()
+        dim, layout = ctx["dim"], ctx["layout"]
+        self.norm1 = build(NORMS, stage.norm, dim=dim, layout=layout)
+        self.token_mixer = build(MIXERS, stage.mixer, **ctx)
+        self.norm2 = build(NORMS, stage.norm, dim=dim, layout=layout)
+        self.mlp = build(MLPS, stage.mlp, dim=dim, layout=layout)
+        self.ls2 = optional_scale(dim, stage.layer_scale, layout)
+        self.drop_path1 = drop_path_or_identity(drop_path)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.drop_path1(self.ls2(self.mlp(self.norm2(self.token_mixer(self.norm1(x))))))
