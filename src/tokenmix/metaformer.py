@@ -125,7 +125,9 @@ class MetaFormer(nn.Module):
             return True
         import inspect
 
-        return any("num_tokens" in inspect.signature(MIXERS.get(s.mixer.kind)).parameters for s in self.cfg.stages)
+        sized = ("num_tokens", "grid")  # a mixer that takes either is sized by the token grid
+        params = [inspect.signature(MIXERS.get(s.mixer.kind)).parameters for s in self.cfg.stages]
+        return any(p in ps for ps in params for p in sized)
 
     # ---- forward ----------------------------------------------------------------------------------------------
     def check_input(self, x: torch.Tensor) -> None:
