@@ -3,6 +3,8 @@ so `create_model(name, checkpoint_path=official_file)` loads them through the mo
 
 from __future__ import annotations
 
+import torch
+
 from .keymap import KeyMap, Rule
 
 B = "stages.0.blocks.{i}"
@@ -79,3 +81,49 @@ def _interleaved(transitions_after: tuple[int, ...]) -> list[str]:
 OFFICIAL_KEYMAPS["cyclemlp"] = network_keymap("official CycleMLP", "conv", _interleaved((0, 1, 2)))
 OFFICIAL_KEYMAPS["vip_s7"] = network_keymap("official ViP-S/7, ViP-L/7", "proj", _interleaved((0,)))
 OFFICIAL_KEYMAPS["vip_m7"] = network_keymap("official ViP-M/7", "proj", _interleaved((1,)))
+
+
+def _conv1x1(t: torch.Tensor) -> torch.Tensor:  # their Linear (out, in) -> our 1x1 conv (out, in, 1, 1)
+    return t[:, :, None, None]
+
+
+def _linear(t: torch.Tensor) -> torch.Tensor:
+    return t.flatten(1)
+
+
+def smlp_keymap(name: str, depths: tuple[int, ...]) -> KeyMap:
+    """sMLPNet numbers its blocks 0..sum(depths)-1 across stages; ours are stages.{i}.blocks.{j}."""
+    starts = [sum(depths[:s]) for s in range(len(depths))]
+
+    def to_stage(f: dict[str, str]) -> dict[str, str]:
+        flat = int(f["i"])
+        stage = max(s for s, start in enumerate(starts) if start <= flat)
+        return {**f, "i": str(stage), "j": str(flat - starts[stage])}
+
+    def to_flat(f: dict[str, str]) -> dict[str, str]:
+        return {**f, "i": str(starts[int(f["i"])] + int(f["j"]))}
+
+    ours = "stages.{i}.blocks.{j}."
+    block = dict(ours_fn=to_stage, theirs_fn=to_flat)
+    return KeyMap(
+        name,
+        [
+            Rule("to_patch_embedding.0.0.weight", "stem.proj.weight"),
+            Rule("to_patch_embedding.{i}.0.weight", "stages.{i}.downsample.conv.weight"),
+            Rule("token_mix.{i}.0.conv_merge.BN.{rest}", ours + "norm1.{rest}", **block),
+            Rule("token_mix.{i}.0.conv_merge.Conv.weight", ours + "dwconv.weight", **block),
+            Rule("token_mix.{i}.1.BN.{rest}", ours + "token_mixer.norm.{rest}", **block),
+            Rule("token_mix.{i}.1.{rest}", ours + "token_mixer.{rest}", **block),  # proj_h, proh_w, fuse
+            Rule("channel_mix.{i}.1.{rest}", ours + "norm2.{rest}", **block),
+            Rule("channel_mix.{i}.2.net.0.weight", ours + "mlp.fc1.weight", _conv1x1, _linear, **block),
+            Rule("channel_mix.{i}.2.net.0.bias", ours + "mlp.fc1.bias", **block),
+            Rule("channel_mix.{i}.2.net.3.weight", ours + "mlp.fc2.weight", _conv1x1, _linear, **block),
+            Rule("channel_mix.{i}.2.net.3.bias", ours + "mlp.fc2.bias", **block),
+            Rule("batch_norm.{rest}", "norm.{rest}"),
+            Rule("mlp_head.0.{rest}", "head.fc.{rest}"),
+        ],
+    )
+
+
+OFFICIAL_KEYMAPS["smlp_t"] = smlp_keymap("official sMLPNet-T", (2, 8, 14, 2))
+OFFICIAL_KEYMAPS["smlp_sb"] = smlp_keymap("official sMLPNet-S/B", (2, 10, 24, 2))

@@ -154,3 +154,29 @@ class FilterMlpBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.drop_path1(self.ls2(self.mlp(self.norm2(self.token_mixer(self.norm1(x))))))
+
+
+@BLOCKS.decorator("sparse_mlp")
+class SparseMlpBlock(nn.Module):
+    """sMLPNet's block (Tang et al. 2022, Fig. 3): a pre-activated depthwise 3x3 conv (BN -> GELU -> DWConv,
+    no bias) feeds the token mixer inside one residual; the channel half is the usual LN -> MLP:
+
+        x = x + drop_path(token_mixer(dwconv(act1(norm1(x)))))
+        x = x + drop_path(mlp(norm2(x)))
+    """
+
+    def __init__(self, stage: StageCfg, ctx: dict[str, Any], drop_path: float, kernel_size: int = 3) -> None:
+        super().__init__()
+        dim, layout = ctx["dim"], ctx["layout"]
+        self.norm1 = nn.BatchNorm2d(dim)
+        self.act1 = nn.GELU()
+        self.dwconv = nn.Conv2d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim, bias=False)
+        self.token_mixer = build(MIXERS, stage.mixer, **ctx)
+        self.drop_path1 = drop_path_or_identity(drop_path)
+        self.norm2 = build(NORMS, stage.norm, dim=dim, layout=layout)
+        self.mlp = build(MLPS, stage.mlp, dim=dim, layout=layout)
+        self.drop_path2 = drop_path_or_identity(drop_path)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop_path1(self.token_mixer(self.dwconv(self.act1(self.norm1(x)))))
+        return x + self.drop_path2(self.mlp(self.norm2(x)))

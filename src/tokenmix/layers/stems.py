@@ -130,11 +130,12 @@ class ConvDownsample(nn.Module):
         padding: int = 1,
         norm: Part | None = None,
         pos_embed: bool = False,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.norm = optional_norm(norm, in_dim)
-        self.conv = nn.Conv2d(in_dim, dim, kernel_size, stride=stride, padding=padding)
+        self.conv = nn.Conv2d(in_dim, dim, kernel_size, stride=stride, padding=padding, bias=bias)
         self.fixed_input_size = pos_embed
         self.pos_embed = nn.Parameter(torch.zeros(1, dim, *self.out_grid(grid))) if pos_embed else None
 

@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     mixer,
     poolformer,
     resmlp,
+    smlp,
     vip,
     vit,
 )
