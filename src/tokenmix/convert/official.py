@@ -127,3 +127,31 @@ def smlp_keymap(name: str, depths: tuple[int, ...]) -> KeyMap:
 
 OFFICIAL_KEYMAPS["smlp_t"] = smlp_keymap("official sMLPNet-T", (2, 8, 14, 2))
 OFFICIAL_KEYMAPS["smlp_sb"] = smlp_keymap("official sMLPNet-S/B", (2, 10, 24, 2))
+
+
+def _next_stage(f: dict[str, str]) -> dict[str, str]:  # their embeds.{i} sits before our stage i + 1
+    return {**f, "i": str(int(f["i"]) + 1)}
+
+
+def _prev_stage(f: dict[str, str]) -> dict[str, str]:
+    return {**f, "i": str(int(f["i"]) - 1)}
+
+
+_RB = "stages.{i}.blocks.{j}."
+_EMBED = dict(ours_fn=_next_stage, theirs_fn=_prev_stage)
+OFFICIAL_KEYMAPS["repmlpnet"] = KeyMap(
+    "official RepMLPNet",
+    [
+        Rule("conv_embedding.conv.{rest}", "stem.conv.{rest}"),
+        Rule("conv_embedding.bn.{rest}", "stem.norm.{rest}"),
+        Rule("stages.{i}.{j}.repmlp_block.{rest}", _RB + "token_mixer.{rest}"),
+        Rule("stages.{i}.{j}.ffn_block.ffn_fc1.{rest}", _RB + "mlp.fc1.{rest}"),
+        Rule("stages.{i}.{j}.ffn_block.ffn_fc2.{rest}", _RB + "mlp.fc2.{rest}"),
+        Rule("stages.{i}.{j}.prebn1.{rest}", _RB + "norm1.{rest}"),
+        Rule("stages.{i}.{j}.prebn2.{rest}", _RB + "norm2.{rest}"),
+        Rule("embeds.{i}.conv.{rest}", "stages.{i}.downsample.conv.{rest}", **_EMBED),
+        Rule("embeds.{i}.bn.{rest}", "stages.{i}.downsample.norm.{rest}", **_EMBED),
+        Rule("head_norm.{rest}", "norm.{rest}"),
+        Rule("head.{rest}", "head.fc.{rest}"),
+    ],
+)
