@@ -76,10 +76,18 @@ def create_model(
     """Build a registered model; optionally load weights.
 
     checkpoint_path: a .safetensors or .pth/.pt/.bin file in tokenmix or timm key format (pickles are opened
-    with weights_only=True). pretrained: download timm's weights for the same architecture and convert them.
+    with weights_only=True). With img_size other than the checkpoint's, token-grid-sized weights are resized
+    (tokenmix.resize). pretrained: download timm's weights for the same architecture and convert them.
     """
     entry = MODELS.get(name)
-    model = MetaFormer(model_cfg(name, **options))
+    cfg, state_dict = model_cfg(name, **options), None
+    if checkpoint_path is not None:  # read first: a checkpoint at another resolution can widen token MLPs
+        from .checkpoint import read_state_dict
+        from .resize import fit_config
+
+        state_dict = read_state_dict(checkpoint_path)
+        cfg = fit_config(cfg, state_dict, entry.keymap)
+    model = MetaFormer(cfg)
     model.pretrained_cfg = dict(
         architecture=name,
         input_size=(model.in_chans, model.img_size, model.img_size),
@@ -94,8 +102,10 @@ def create_model(
         from .checkpoint import load_timm_pretrained
 
         load_timm_pretrained(model, entry)
-    if checkpoint_path is not None:
-        from .checkpoint import load_checkpoint
+    if state_dict is not None:
+        from .checkpoint import load_state_dict_into
+        from .resize import fit_weights
 
-        load_checkpoint(model, checkpoint_path, keymap=entry.keymap)
+        state_dict = fit_weights(model, state_dict, entry.keymap)  # resized if trained at another img_size
+        load_state_dict_into(model, state_dict, f"checkpoint {checkpoint_path}", entry.keymap)
     return model
