@@ -85,5 +85,8 @@ def test_corrupt_and_mismatched_files_name_the_problem(tmp_path: Path) -> None:
         tokenmix.create_model("gmlp_ti16_224", checkpoint_path=tmp_path / "missing.safetensors")
     with pytest.raises(CheckpointError, match=r"does not fit gmlp_s16_224: .*shape"):
         tokenmix.create_model("gmlp_s16_224", checkpoint_path=tmp_path / "w.safetensors")
-    with pytest.raises(CheckpointError, match="keys are in none of the known formats"):
+    with pytest.raises(CheckpointError, match=r"does not fit mixer_s32_224: \d+ missing .* unexpected"):
         tokenmix.create_model("mixer_s32_224", checkpoint_path=tmp_path / "w.safetensors")
+    torch.save({"encoder.layer.0.weight": torch.zeros(3)}, tmp_path / "foreign.pth")
+    with pytest.raises(CheckpointError, match=r"keys are in none of the known formats \(tokenmix, mixer\)"):
+        tokenmix.create_model("mixer_s32_224", checkpoint_path=tmp_path / "foreign.pth")

@@ -6,6 +6,7 @@ from .config import ConfigError, HeadCfg, ModelCfg, Part, StageCfg, part
 from .factory import create_model, list_models, model_cfg
 from .metaformer import MetaFormer
 from .registry import UnknownNameError
+from .reparam import reparameterize
 
 __version__ = "0.1.0"
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "model_cfg",
     "part",
     "read_state_dict",
+    "reparameterize",
     "save_weights",
 ]

@@ -89,29 +89,32 @@ def _unwrap(obj: Any, path: Path) -> dict[str, torch.Tensor]:
     return out
 
 
-def load_state_dict_into(
-    model: MetaFormer, state_dict: dict[str, torch.Tensor], source: str, keymaps: tuple[str, ...] = ()
-) -> None:
-    """Load weights in tokenmix keys or in any of `keymaps` (timm's, an official release's), strictly."""
-    ours = model.state_dict()
-    candidates = [state_dict] if set(state_dict) == set(ours) else []
-    if not candidates:
-        from .convert import KEYMAPS
+def to_tokenmix_keys(
+    state_dict: dict[str, torch.Tensor], model: torch.nn.Module, keymaps: tuple[str, ...], source: str
+) -> dict[str, torch.Tensor]:
+    """`state_dict` in the model's keys: as it is, or converted by the first of `keymaps` (timm's, an official
+    release's) that yields exactly the model's keys. Shapes are checked when loading."""
+    ours = set(model.state_dict())
+    if set(state_dict) == ours:
+        return state_dict
+    from .convert import KEYMAPS
 
-        for name in keymaps:
-            try:
-                converted = KEYMAPS[name].to_ours(state_dict)
-            except KeyError:
-                continue
-            candidates.append(converted)
-            if set(converted) == set(ours):
-                candidates = [converted]
-                break
-    if not candidates:
-        known = ", ".join(("tokenmix",) + tuple(keymaps))
-        example = next(iter(state_dict), None)
-        raise CheckpointError(f"{source}: keys are in none of the known formats ({known}), e.g. {example!r}")
-    state_dict = candidates[0]
+    for name in keymaps:
+        try:
+            converted = KEYMAPS[name].to_ours(state_dict)
+        except KeyError:
+            continue
+        if set(converted) == ours:
+            return converted
+    if set(state_dict) & ours:  # tokenmix keys, some missing or extra: the strict load names them
+        return state_dict
+    known = ", ".join(("tokenmix",) + tuple(keymaps))
+    raise CheckpointError(f"{source}: keys are in none of the known formats ({known}), e.g. {next(iter(state_dict))!r}")
+
+
+def load_state_dict_into(model: MetaFormer, state_dict: dict[str, torch.Tensor], source: str) -> None:
+    """Strict load of tokenmix-keyed weights, with one error naming the first missing, extra or misshapen key."""
+    ours = model.state_dict()
     missing = sorted(set(ours) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(ours))
     wrong = [k for k in ours if k in state_dict and state_dict[k].shape != ours[k].shape]
@@ -130,7 +133,9 @@ def load_state_dict_into(
 
 
 def load_checkpoint(model: MetaFormer, path: str | os.PathLike[str], keymaps: tuple[str, ...] = ()) -> None:
-    load_state_dict_into(model, read_state_dict(path), f"checkpoint {path}", keymaps)
+    """Load weights from a file into an existing model (same resolution; create_model also resizes)."""
+    source = f"checkpoint {path}"
+    load_state_dict_into(model, to_tokenmix_keys(read_state_dict(path), model, keymaps, source), source)
 
 
 def save_weights(model: MetaFormer, path: str | os.PathLike[str]) -> None:
@@ -162,4 +167,5 @@ def load_timm_pretrained(model: MetaFormer, entry: ModelEntry) -> None:
     import timm
 
     reference = timm.create_model(entry.timm_name, pretrained=True, num_classes=model.num_classes)
-    load_state_dict_into(model, reference.state_dict(), f"timm weights {entry.timm_name}", entry.keymaps)
+    source = f"timm weights {entry.timm_name}"
+    load_state_dict_into(model, to_tokenmix_keys(reference.state_dict(), model, entry.keymaps, source), source)

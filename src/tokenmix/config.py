@@ -51,6 +51,7 @@ class HeadCfg:
     pool: str = "avg"  # "avg" over positions, "token" takes the first (class) token
     feature_norm: Part | None = None  # applied to the last stage's output before pooling (key `norm`)
     norm: Part | None = None  # applied to the pooled vector (key `head.norm`)
+    mlp_ratio: float | None = None  # None: a Linear classifier; r: an MLP head of width r*C (ConvFormer)
 
 
 @dataclass(frozen=True)

@@ -91,11 +91,21 @@ def model_cfg(name: str, **options: Any) -> ModelCfg:
 def create_model(name: str, pretrained: bool = False, checkpoint_path: str | None = None, **options: Any) -> MetaFormer:
     """Build a registered model; optionally load weights.
 
-    checkpoint_path: a .safetensors or .pth/.pt/.bin file in tokenmix or timm key format (pickles are opened
-    with weights_only=True). pretrained: download timm's weights for the same architecture and convert them.
+    checkpoint_path: a .safetensors or .pth/.pt/.bin file in tokenmix, timm or the official release's key format
+    (pickles are opened with weights_only=True). With img_size other than the checkpoint's, token-grid-sized
+    weights are resized (tokenmix.resize). pretrained: download timm's weights for the same architecture.
     """
     entry = MODELS.get(name)
-    model = MetaFormer(model_cfg(name, **options))
+    cfg, state_dict = model_cfg(name, **options), None
+    if checkpoint_path is not None:  # read first: a checkpoint at another resolution can widen token MLPs
+        from .checkpoint import read_state_dict, to_tokenmix_keys
+        from .counting import meta_model
+        from .resize import fit_config
+
+        source = f"checkpoint {checkpoint_path}"
+        state_dict = to_tokenmix_keys(read_state_dict(checkpoint_path), meta_model(cfg), entry.keymaps, source)
+        cfg = fit_config(cfg, state_dict)
+    model = MetaFormer(cfg)
     model.pretrained_cfg = dict(
         architecture=name,
         input_size=(model.in_chans, model.img_size, model.img_size),
@@ -110,8 +120,9 @@ def create_model(name: str, pretrained: bool = False, checkpoint_path: str | Non
         from .checkpoint import load_timm_pretrained
 
         load_timm_pretrained(model, entry)
-    if checkpoint_path is not None:
-        from .checkpoint import load_checkpoint
+    if state_dict is not None:
+        from .checkpoint import load_state_dict_into
+        from .resize import fit_weights
 
-        load_checkpoint(model, checkpoint_path, keymaps=entry.keymaps)
+        load_state_dict_into(model, fit_weights(model, state_dict), f"checkpoint {checkpoint_path}")
     return model

@@ -52,7 +52,7 @@ class Stage(nn.Module):
         self.in_layout, self.layout = in_layout, part_layout(MIXERS, cfg.mixer)
         self.downsample = None
         if cfg.downsample is not None:
-            self.downsample = build(DOWNSAMPLES, cfg.downsample, in_dim=in_dim, dim=cfg.dim)
+            self.downsample = build(DOWNSAMPLES, cfg.downsample, in_dim=in_dim, dim=cfg.dim, grid=grid)
             grid = self.downsample.out_grid(grid)
         elif in_dim != cfg.dim:
             raise ConfigError(f"a stage that changes width ({in_dim} -> {cfg.dim}) needs a downsample")
@@ -71,8 +71,8 @@ class Stage(nn.Module):
         layout = self.in_layout
         if self.downsample is not None:
             x, layout = self.downsample(to_layout(x, layout, "nchw")), "nchw"
-        grid = grid_of(x, layout)
-        x = to_layout(x, layout, self.layout)
+        grid = grid_of(x, layout) or self.grid  # a token stem (no class token) has the configured grid
+        x = to_layout(x, layout, self.layout, grid)
         for block in self.blocks:
             x = checkpoint(block, x, use_reentrant=False) if self.grad_checkpointing and self.training else block(x)
         return to_layout(x, self.layout, self.out_layout, grid)
@@ -114,16 +114,20 @@ class MetaFormer(nn.Module):
     def _make_head(self, num_classes: int, pool: str) -> ClassifierHead:
         return ClassifierHead(
             self.num_features, num_classes, pool, self.feature_layout, self.cfg.head.norm, self.cfg.drop_rate,
-            self.num_prefix_tokens,
+            self.num_prefix_tokens, self.cfg.head.mlp_ratio,
         )  # fmt: skip
 
     def _needs_fixed_input_size(self) -> bool:
         """True when a part's weights are sized by the token count (token MLPs, position embeddings)."""
         if getattr(self.stem, "fixed_input_size", False):
             return True
+        if any(getattr(s.downsample, "fixed_input_size", False) for s in self.stages):
+            return True
         import inspect
 
-        return any("num_tokens" in inspect.signature(MIXERS.get(s.mixer.kind)).parameters for s in self.cfg.stages)
+        sized = ("num_tokens", "grid")  # a mixer that takes either is sized by the token grid
+        params = [inspect.signature(MIXERS.get(s.mixer.kind)).parameters for s in self.cfg.stages]
+        return any(p in ps for ps in params for p in sized)
 
     # ---- forward ----------------------------------------------------------------------------------------------
     def check_input(self, x: torch.Tensor) -> None:
@@ -180,7 +184,7 @@ class MetaFormer(nn.Module):
             layout = stage.in_layout
             if stage.downsample is not None:
                 x, layout = stage.downsample(to_layout(x, layout, "nchw")), "nchw"
-            return stage.blocks[0](to_layout(x, layout, stage.layout))
+            return stage.blocks[0](to_layout(x, layout, stage.layout, stage.grid))
 
         runs = [enter] + list(stage.blocks[1:])
         return [(r, stage.layout, lambda: stage.grid) for r in runs]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 
 from ..counting import count_macs, count_params, meta_model, stage_shapes
 from ..factory import MODELS, model_cfg
@@ -12,11 +13,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="a model name from `tokenmix list`")
     parser.add_argument("--img-size", type=int, default=None, help="input resolution (default: the model's)")
     parser.add_argument("--config", action="store_true", help="print the full config as JSON")
+    parser.add_argument("--mixers", default=None, help="per-stage token mixers: pool,pool,attn,attn (metaformer)")
+    parser.add_argument(
+        "--option", action="append", default=[], metavar="KEY=VALUE", help="any model option, e.g. head=official"
+    )
+
+
+def parse_options(pairs: list[str]) -> dict[str, object]:
+    """KEY=VALUE pairs; VALUE is read as a Python literal when it is one (0.1, True, None), else as a string."""
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--option expects KEY=VALUE, got {pair!r}")
+        try:
+            options[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            options[key] = value
+    return options
 
 
 def run(args: argparse.Namespace) -> int:
     entry = MODELS.get(args.name)
-    options = {} if args.img_size is None else {"img_size": args.img_size}
+    options = parse_options(args.option)
+    if args.mixers is not None:
+        options["mixers"] = args.mixers
+    changed = bool(options)  # the paper's figures describe the default configuration only
+    if args.img_size is not None:
+        options["img_size"] = args.img_size
     cfg = model_cfg(args.name, **options)
     model = meta_model(cfg)
     paper = entry.paper
@@ -36,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"MACs:   {count_macs(cfg) / 1e9:.2f}G at {cfg.img_size} (paper: {paper.macs_g or '-'}G at {paper.img_size})")
     print(f"paper top-1: {paper.top1 or '-'} ({paper.pretrain}); source: {paper.source}")
+    if changed:
+        print("note: the paper's figures are for the default configuration, not these options")
     if args.config:
         print(cfg.to_json())
     return 0

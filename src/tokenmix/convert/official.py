@@ -1,4 +1,5 @@
-"""Key maps for the papers' official releases, where they differ from timm's.
+"""Key maps for the papers' official releases: the families timm lacks (GFNet, CycleMLP, ViP, sMLPNet,
+RepMLPNet), and the official ResMLP and PoolFormer checkpoints, whose keys differ from timm's.
 
 - ResMLP (facebookresearch/deit, resmlp_models.py): the token mixer is called `attn`, LayerScale `gamma_1/2`,
   Affine stores (C,) vectors.
@@ -6,13 +7,165 @@
   (network.0 = stage 0, network.1 = downsample to stage 1, ...), `patch_embed` stem, `layer_scale_1/2`, and a
   GroupNorm `norm` before pooling. That head is ours with head="official"; the second map sends it to timm's
   head position (head.norm) for the default head, as timm does (other logits, see models/poolformer.py).
+
+`create_model(name, checkpoint_path=F)` tries the model's key maps in turn (ModelEntry.keymaps).
 """
 
 from __future__ import annotations
 
+import torch
+
 from .keymap import KeyMap, Rule
 
 B = "stages.0.blocks.{i}"
+
+
+def _block_rules(theirs: str, ours: str) -> list[Rule]:
+    return [
+        Rule(theirs + ".norm1.{rest}", ours + ".norm1.{rest}"),
+        Rule(theirs + ".filter.complex_weight", ours + ".token_mixer.complex_weight"),
+        Rule(theirs + ".norm2.{rest}", ours + ".norm2.{rest}"),
+        Rule(theirs + ".mlp.{rest}", ours + ".mlp.{rest}"),
+        Rule(theirs + ".gamma", ours + ".ls2.scale"),
+    ]
+
+
+GFNET = KeyMap(
+    "official GFNet",
+    [
+        Rule("patch_embed.proj.{rest}", "stem.proj.{rest}"),
+        Rule("pos_embed", "stem.pos_embed"),
+        *_block_rules("blocks.{i}", B),
+        Rule("norm.{rest}", "norm.{rest}"),
+        Rule("head.{rest}", "head.fc.{rest}"),
+    ],
+)
+
+
+GFNET_H = KeyMap(
+    "official GFNetPyramid",
+    [
+        Rule("patch_embed.0.proj.{rest}", "stem.proj.{rest}"),
+        Rule("patch_embed.{i}.proj.{rest}", "stages.{i}.downsample.conv.{rest}"),
+        Rule("pos_embed", "stem.pos_embed"),
+        *_block_rules("blocks.{i}.{j}", "stages.{i}.blocks.{j}"),
+        Rule("norm.{rest}", "norm.{rest}"),
+        Rule("head.{rest}", "head.fc.{rest}"),
+    ],
+)
+
+OFFICIAL_KEYMAPS: dict[str, KeyMap] = {"gfnet": GFNET, "gfnet_h": GFNET_H}
+
+
+def network_keymap(name: str, stem: str, layout: list[str]) -> KeyMap:
+    """CycleMLP's and ViP's `network` list: stages and downsamples interleaved, one index each.
+
+    layout: for each `network` entry, "stage" or "down", e.g. ["stage", "down", "stage", "stage", "stage"]
+    for ViP-S/7 (one transition, after stage 1).
+    """
+    rules = [Rule("patch_embed.proj.{rest}", f"stem.{stem}.{{rest}}")]
+    stage = -1
+    for k, kind in enumerate(layout):
+        if kind == "down":
+            rules.append(Rule(f"network.{k}.proj.{{rest}}", f"stages.{stage + 1}.downsample.conv.{{rest}}"))
+            continue
+        stage += 1
+        ours = f"stages.{stage}.blocks.{{j}}"
+        rules += [
+            Rule(f"network.{k}.{{j}}.attn.{{rest}}", ours + ".token_mixer.{rest}"),
+            Rule(f"network.{k}.{{j}}.{{rest}}", ours + ".{rest}"),  # norm1, norm2, mlp: same names
+        ]
+    return KeyMap(name, [*rules, Rule("norm.{rest}", "norm.{rest}"), Rule("head.{rest}", "head.fc.{rest}")])
+
+
+def _interleaved(transitions_after: tuple[int, ...]) -> list[str]:
+    """The `network` layout of a 4-stage model with a downsample after the given stages (0-based)."""
+    out = []
+    for i in range(4):
+        out.append("stage")
+        if i in transitions_after:
+            out.append("down")
+    return out
+
+
+OFFICIAL_KEYMAPS["cyclemlp"] = network_keymap("official CycleMLP", "conv", _interleaved((0, 1, 2)))
+OFFICIAL_KEYMAPS["vip_s7"] = network_keymap("official ViP-S/7, ViP-L/7", "proj", _interleaved((0,)))
+OFFICIAL_KEYMAPS["vip_m7"] = network_keymap("official ViP-M/7", "proj", _interleaved((1,)))
+
+
+def _conv1x1(t: torch.Tensor) -> torch.Tensor:  # their Linear (out, in) -> our 1x1 conv (out, in, 1, 1)
+    return t[:, :, None, None]
+
+
+def _linear(t: torch.Tensor) -> torch.Tensor:
+    return t.flatten(1)
+
+
+def smlp_keymap(name: str, depths: tuple[int, ...]) -> KeyMap:
+    """sMLPNet numbers its blocks 0..sum(depths)-1 across stages; ours are stages.{i}.blocks.{j}."""
+    starts = [sum(depths[:s]) for s in range(len(depths))]
+
+    def to_stage(f: dict[str, str]) -> dict[str, str]:
+        flat = int(f["i"])
+        stage = max(s for s, start in enumerate(starts) if start <= flat)
+        return {**f, "i": str(stage), "j": str(flat - starts[stage])}
+
+    def to_flat(f: dict[str, str]) -> dict[str, str]:
+        return {**f, "i": str(starts[int(f["i"])] + int(f["j"]))}
+
+    ours = "stages.{i}.blocks.{j}."
+    block = dict(ours_fn=to_stage, theirs_fn=to_flat)
+    return KeyMap(
+        name,
+        [
+            Rule("to_patch_embedding.0.0.weight", "stem.proj.weight"),
+            Rule("to_patch_embedding.{i}.0.weight", "stages.{i}.downsample.conv.weight"),
+            Rule("token_mix.{i}.0.conv_merge.BN.{rest}", ours + "norm1.{rest}", **block),
+            Rule("token_mix.{i}.0.conv_merge.Conv.weight", ours + "dwconv.weight", **block),
+            Rule("token_mix.{i}.1.BN.{rest}", ours + "token_mixer.norm.{rest}", **block),
+            Rule("token_mix.{i}.1.{rest}", ours + "token_mixer.{rest}", **block),  # proj_h, proh_w, fuse
+            Rule("channel_mix.{i}.1.{rest}", ours + "norm2.{rest}", **block),
+            Rule("channel_mix.{i}.2.net.0.weight", ours + "mlp.fc1.weight", _conv1x1, _linear, **block),
+            Rule("channel_mix.{i}.2.net.0.bias", ours + "mlp.fc1.bias", **block),
+            Rule("channel_mix.{i}.2.net.3.weight", ours + "mlp.fc2.weight", _conv1x1, _linear, **block),
+            Rule("channel_mix.{i}.2.net.3.bias", ours + "mlp.fc2.bias", **block),
+            Rule("batch_norm.{rest}", "norm.{rest}"),
+            Rule("mlp_head.0.{rest}", "head.fc.{rest}"),
+        ],
+    )
+
+
+OFFICIAL_KEYMAPS["smlp_t"] = smlp_keymap("official sMLPNet-T", (2, 8, 14, 2))
+OFFICIAL_KEYMAPS["smlp_sb"] = smlp_keymap("official sMLPNet-S/B", (2, 10, 24, 2))
+
+
+def _next_stage(f: dict[str, str]) -> dict[str, str]:  # their embeds.{i} sits before our stage i + 1
+    return {**f, "i": str(int(f["i"]) + 1)}
+
+
+def _prev_stage(f: dict[str, str]) -> dict[str, str]:
+    return {**f, "i": str(int(f["i"]) - 1)}
+
+
+_RB = "stages.{i}.blocks.{j}."
+_EMBED = dict(ours_fn=_next_stage, theirs_fn=_prev_stage)
+OFFICIAL_KEYMAPS["repmlpnet"] = KeyMap(
+    "official RepMLPNet",
+    [
+        Rule("conv_embedding.conv.{rest}", "stem.conv.{rest}"),
+        Rule("conv_embedding.bn.{rest}", "stem.norm.{rest}"),
+        Rule("stages.{i}.{j}.repmlp_block.{rest}", _RB + "token_mixer.{rest}"),
+        Rule("stages.{i}.{j}.ffn_block.ffn_fc1.{rest}", _RB + "mlp.fc1.{rest}"),
+        Rule("stages.{i}.{j}.ffn_block.ffn_fc2.{rest}", _RB + "mlp.fc2.{rest}"),
+        Rule("stages.{i}.{j}.prebn1.{rest}", _RB + "norm1.{rest}"),
+        Rule("stages.{i}.{j}.prebn2.{rest}", _RB + "norm2.{rest}"),
+        Rule("embeds.{i}.conv.{rest}", "stages.{i}.downsample.conv.{rest}", **_EMBED),
+        Rule("embeds.{i}.bn.{rest}", "stages.{i}.downsample.norm.{rest}", **_EMBED),
+        Rule("head_norm.{rest}", "norm.{rest}"),
+        Rule("head.{rest}", "head.fc.{rest}"),
+    ],
+)
+
 
 RESMLP = KeyMap(
     "official ResMLP",
@@ -68,8 +221,6 @@ POOLFORMER_TO_TIMM_HEAD = KeyMap(
     "official PoolFormer, norm moved to timm's head", [*_POOLFORMER_BODY, Rule("norm.{rest}", "head.norm.{rest}")]
 )
 
-KEYMAPS = {
-    "resmlp_official": RESMLP,
-    "poolformer_official": POOLFORMER,
-    "poolformer_official_timm_head": POOLFORMER_TO_TIMM_HEAD,
-}
+OFFICIAL_KEYMAPS["resmlp_official"] = RESMLP
+OFFICIAL_KEYMAPS["poolformer_official"] = POOLFORMER
+OFFICIAL_KEYMAPS["poolformer_official_timm_head"] = POOLFORMER_TO_TIMM_HEAD

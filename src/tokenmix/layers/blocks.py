@@ -107,3 +107,76 @@ class GatedBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.drop_path1(self.mlp(self.norm1(x)))
+
+
+@BLOCKS.decorator("channel_first")
+class ChannelFirstBlock(nn.Module):
+    """The feed-forward-only ViT block (Melas-Kyriazi 2021): the channel MLP first, then the token mixer,
+    which brings its own norm (it normalises over tokens):
+
+        x = x + drop_path(mlp(norm2(x)))
+        x = x + drop_path(token_mixer(x))
+    """
+
+    def __init__(self, stage: StageCfg, ctx: dict[str, Any], drop_path: float) -> None:
+        super().__init__()
+        dim, layout = ctx["dim"], ctx["layout"]
+        self.norm2 = build(NORMS, stage.norm, dim=dim, layout=layout)
+        self.mlp = build(MLPS, stage.mlp, dim=dim, layout=layout)
+        self.drop_path2 = drop_path_or_identity(drop_path)
+        self.token_mixer = build(MIXERS, stage.mixer, **ctx)
+        self.drop_path1 = drop_path_or_identity(drop_path)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop_path2(self.mlp(self.norm2(x)))
+        return x + self.drop_path1(self.token_mixer(x))
+
+
+@BLOCKS.decorator("filter_mlp")
+class FilterMlpBlock(nn.Module):
+    """GFNet's block (Rao et al. 2021, Fig. 1): ONE residual around mixer and MLP together, no shortcut
+    around the global filter itself:
+
+        x = x + drop_path(ls2 * mlp(norm2(token_mixer(norm1(x)))))
+
+    ls2 is GFNet-H's LayerScale (official key `gamma`); the isotropic GFNets have none.
+    """
+
+    def __init__(self, stage: StageCfg, ctx: dict[str, Any], drop_path: float) -> None:
+        super().__init__()
+        dim, layout = ctx["dim"], ctx["layout"]
+        self.norm1 = build(NORMS, stage.norm, dim=dim, layout=layout)
+        self.token_mixer = build(MIXERS, stage.mixer, **ctx)
+        self.norm2 = build(NORMS, stage.norm, dim=dim, layout=layout)
+        self.mlp = build(MLPS, stage.mlp, dim=dim, layout=layout)
+        self.ls2 = optional_scale(dim, stage.layer_scale, layout)
+        self.drop_path1 = drop_path_or_identity(drop_path)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.drop_path1(self.ls2(self.mlp(self.norm2(self.token_mixer(self.norm1(x))))))
+
+
+@BLOCKS.decorator("sparse_mlp")
+class SparseMlpBlock(nn.Module):
+    """sMLPNet's block (Tang et al. 2022, Fig. 3): a pre-activated depthwise 3x3 conv (BN -> GELU -> DWConv,
+    no bias) feeds the token mixer inside one residual; the channel half is the usual LN -> MLP:
+
+        x = x + drop_path(token_mixer(dwconv(act1(norm1(x)))))
+        x = x + drop_path(mlp(norm2(x)))
+    """
+
+    def __init__(self, stage: StageCfg, ctx: dict[str, Any], drop_path: float, kernel_size: int = 3) -> None:
+        super().__init__()
+        dim, layout = ctx["dim"], ctx["layout"]
+        self.norm1 = nn.BatchNorm2d(dim)
+        self.act1 = nn.GELU()
+        self.dwconv = nn.Conv2d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim, bias=False)
+        self.token_mixer = build(MIXERS, stage.mixer, **ctx)
+        self.drop_path1 = drop_path_or_identity(drop_path)
+        self.norm2 = build(NORMS, stage.norm, dim=dim, layout=layout)
+        self.mlp = build(MLPS, stage.mlp, dim=dim, layout=layout)
+        self.drop_path2 = drop_path_or_identity(drop_path)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop_path1(self.token_mixer(self.dwconv(self.act1(self.norm1(x)))))
+        return x + self.drop_path2(self.mlp(self.norm2(x)))

@@ -7,7 +7,26 @@ from torch import nn
 
 from ..config import Part
 from ..registry import NORMS
+from .acts import SquaredReLU
 from .build import build
+
+
+class MlpClassifier(nn.Module):
+    """The MLP classifier of ConvFormer/CAFormer (Yu et al. 2022b): fc1 -> SquaredReLU -> LayerNorm -> fc2.
+
+    Keys and eps (1e-6) follow timm's `MlpHead`, so its weights load as `head.fc.*`.
+    """
+
+    def __init__(self, dim: int, num_classes: int, ratio: float = 4.0) -> None:
+        super().__init__()
+        hidden = int(ratio * dim)
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = SquaredReLU()
+        self.norm = nn.LayerNorm(hidden, eps=1e-6)
+        self.fc2 = nn.Linear(hidden, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.norm(self.act(self.fc1(x))))
 
 
 class ClassifierHead(nn.Module):
@@ -20,12 +39,18 @@ class ClassifierHead(nn.Module):
         norm: Part | None = None,
         drop_rate: float = 0.0,
         num_prefix_tokens: int = 0,
+        mlp_ratio: float | None = None,
     ) -> None:
         super().__init__()
         self.dim, self.pool_kind, self.layout, self.num_prefix_tokens = dim, pool, layout, num_prefix_tokens
         self.norm = build(NORMS, norm, dim=dim, layout="nlc") if norm is not None else nn.Identity()
         self.drop = nn.Dropout(drop_rate)
-        self.fc = nn.Linear(dim, num_classes) if num_classes > 0 else nn.Identity()
+        if num_classes == 0:
+            self.fc = nn.Identity()
+        elif mlp_ratio is None:
+            self.fc = nn.Linear(dim, num_classes)
+        else:
+            self.fc = MlpClassifier(dim, num_classes, mlp_ratio)
 
     def pool(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C) from the last stage's output; pool "" leaves the features unpooled."""

@@ -20,7 +20,13 @@ def conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def optional_norm(spec: Part | None, dim: int) -> nn.Module:
+def as_part(spec: Part | dict | None) -> Part | None:
+    """Nested parts arrive as dicts when a config was read back from JSON."""
+    return Part(spec["kind"], dict(spec.get("args", {}))) if isinstance(spec, dict) else spec
+
+
+def optional_norm(spec: Part | dict | None, dim: int) -> nn.Module:
+    spec = as_part(spec)
     return build(NORMS, spec, dim=dim, layout="nchw") if spec is not None else nn.Identity()
 
 
@@ -49,13 +55,7 @@ class ConvStem(nn.Module):
     layout = "nchw"
 
     def __init__(
-        self,
-        in_chans: int,
-        dim: int,
-        kernel_size: int = 7,
-        stride: int = 4,
-        padding: int = 2,
-        norm: Part | None = None,
+        self, in_chans: int, dim: int, kernel_size: int = 7, stride: int = 4, padding: int = 2, norm: Part | None = None
     ) -> None:
         super().__init__()
         self.kernel_size, self.reduction, self.padding = kernel_size, stride, padding
@@ -113,24 +113,35 @@ class ViTEmbed(PatchEmbed):
 
 @DOWNSAMPLES.decorator("conv")
 class ConvDownsample(nn.Module):
-    """norm (optional) then a strided conv that changes the width (PoolFormer: 3x3 stride 2 padding 1)."""
+    """norm (optional) then a strided conv that changes the width (PoolFormer: 3x3 stride 2 padding 1).
+
+    pos_embed=True adds a learned, zero-initialised position embedding (dim, H, W) to the output: the PoolFormer
+    paper's hybrids put one before their first attention stage (official `AddPositionEmb`). It fixes the input
+    size.
+    """
 
     def __init__(
         self,
         in_dim: int,
         dim: int,
+        grid: tuple[int, int],
         kernel_size: int = 3,
         stride: int = 2,
         padding: int = 1,
         norm: Part | None = None,
+        pos_embed: bool = False,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.norm = optional_norm(norm, in_dim)
-        self.conv = nn.Conv2d(in_dim, dim, kernel_size, stride=stride, padding=padding)
+        self.conv = nn.Conv2d(in_dim, dim, kernel_size, stride=stride, padding=padding, bias=bias)
+        self.fixed_input_size = pos_embed
+        self.pos_embed = nn.Parameter(torch.zeros(1, dim, *self.out_grid(grid))) if pos_embed else None
 
     def out_grid(self, grid: tuple[int, int]) -> tuple[int, int]:
         return tuple(conv_out(g, self.kernel_size, self.stride, self.padding) for g in grid)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(self.norm(x))
+        x = self.conv(self.norm(x))
+        return x if self.pos_embed is None else x + self.pos_embed

@@ -1,3 +1,18 @@
 """Every model family, one file each. Importing this package registers all variants."""
 
-from . import convmixer, gmlp, mixer, poolformer, resmlp, vit  # noqa: F401
+from . import (  # noqa: F401
+    convmixer,
+    cyclemlp,
+    ffonly,
+    gfnet,
+    gmlp,
+    hybrid,
+    metaformer_baselines,
+    mixer,
+    poolformer,
+    repmlpnet,
+    resmlp,
+    smlp,
+    vip,
+    vit,
+)

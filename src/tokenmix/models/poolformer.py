@@ -26,11 +26,31 @@ SIZES = {
 }
 
 
-def metaformer_stages(size: str, mixers: tuple, norm, mlp, downsample_norm=None, layer_scale=None, res_scales=None):
-    """The four stages of the PoolFormer layout with one token mixer per stage."""
-    depths, dims = SIZES[size]["depths"], SIZES[size]["dims"]
+def metaformer_stages(
+    size: str | dict,
+    mixers: tuple,
+    norm,
+    mlp,
+    downsample_norm=None,
+    layer_scale=None,
+    res_scales=None,
+    pos_embed_stage: int | None = None,
+):
+    """The four stages of the PoolFormer layout with one token mixer per stage.
+
+    size: a key of SIZES or a dict(depths=..., dims=...). pos_embed_stage: the stage whose downsample adds a
+    learned position embedding (the PoolFormer hybrids: the first attention stage).
+    """
+    sizes = SIZES[size] if isinstance(size, str) else size
+    depths, dims = sizes["depths"], sizes["dims"]
     res_scales = res_scales or (None,) * 4
-    down = part("conv", kernel_size=3, stride=2, padding=1, norm=downsample_norm)
+
+    def down(i: int):
+        if i == 0:
+            return None
+        pos = {"pos_embed": True} if i == pos_embed_stage else {}
+        return part("conv", kernel_size=3, stride=2, padding=1, norm=downsample_norm, **pos)
+
     return tuple(
         StageCfg(
             depth=depths[i],
@@ -38,7 +58,7 @@ def metaformer_stages(size: str, mixers: tuple, norm, mlp, downsample_norm=None,
             mixer=mixers[i],
             norm=norm,
             mlp=mlp,
-            downsample=down if i > 0 else None,
+            downsample=down(i),
             layer_scale=layer_scale,
             res_scale=res_scales[i],
         )
@@ -63,11 +83,12 @@ def poolformer_v1(size: str, layer_scale: float, head: str = "timm") -> ModelCfg
     return ModelCfg(stem=part("conv", kernel_size=7, stride=4, padding=2), stages=stages, head=head_cfg)
 
 
-def poolformer_v2(size: str) -> ModelCfg:
+def poolformer_v2(size: str, mixers: tuple | None = None) -> ModelCfg:
+    """PoolFormerV2; other `mixers` give the MetaFormer baselines built on it (IdentityFormer, RandFormer)."""
     ln_no_bias = part("layernorm", eps=1e-6, bias=False)
     stages = metaformer_stages(
         size,
-        mixers=(part("pool", pool_size=3),) * 4,
+        mixers=mixers or (part("pool", pool_size=3),) * 4,
         norm=part("groupnorm1", eps=1e-6, bias=False),
         mlp=part("mlp", ratio=4.0, act="star_relu", bias=False),
         downsample_norm=ln_no_bias,

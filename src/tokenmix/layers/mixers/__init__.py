@@ -9,4 +9,4 @@ The contract of a mixer class:
 Adding a mixer is writing one such class and registering it; every stage of every model can then use it.
 """
 
-from . import attention, conv, pooling, token_mlp  # noqa: F401  (registers the mixers)
+from . import attention, conv, cycle, fourier, permute, pooling, random, repmlp, sparse_mlp, token_mlp  # noqa: F401

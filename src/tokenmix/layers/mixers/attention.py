@@ -14,7 +14,8 @@ from ...registry import MIXERS
 class Attention(nn.Module):
     """softmax(q k^T / sqrt(d)) v over all tokens, with a fused qkv projection (timm's weight layout).
 
-    Give either num_heads (ViT: dim / 64) or head_dim (PoolFormer's hybrids: 32).
+    Give either num_heads (ViT: dim / 64) or head_dim (PoolFormer's hybrids and CAFormer: 32). CAFormer has no
+    bias in either projection (qkv_bias=False, proj_bias=False).
     """
 
     layout = "nlc"
@@ -25,6 +26,7 @@ class Attention(nn.Module):
         num_heads: int | None = None,
         head_dim: int | None = None,
         qkv_bias: bool = True,
+        proj_bias: bool = True,
         attn_drop: float = 0.0,
         proj_drop: float = 0.0,
     ) -> None:
@@ -36,7 +38,7 @@ class Attention(nn.Module):
             raise ConfigError(f"attention dim {dim} is not divisible by num_heads {self.num_heads}")
         self.attn_drop = attn_drop
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
-        self.proj = nn.Linear(dim, dim)
+        self.proj = nn.Linear(dim, dim, bias=proj_bias)
         self.proj_drop = nn.Dropout(proj_drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

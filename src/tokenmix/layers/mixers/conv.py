@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from ...registry import MIXERS
+from ..acts import make_act
 
 
 @MIXERS.decorator("dwconv")
@@ -18,3 +20,28 @@ class DepthwiseConv(nn.Conv2d):
 
     def __init__(self, dim: int, kernel_size: int = 9, bias: bool = True) -> None:
         super().__init__(dim, dim, kernel_size, groups=dim, padding="same", bias=bias)
+
+
+@MIXERS.decorator("sepconv")
+class SepConv(nn.Module):
+    """ConvFormer's token mixer (Yu et al. 2022b, Eq. 6): MobileNetV2's inverted separable convolution,
+
+        pwconv1 (C -> 2C) -> StarReLU -> depthwise k x k -> pwconv2 (2C -> C), no biases.
+
+    Weight layout and names follow timm's `SepConv`, so timm's convformer/caformer weights load unchanged.
+    """
+
+    layout = "nchw"
+
+    def __init__(
+        self, dim: int, expansion_ratio: float = 2.0, kernel_size: int = 7, act: str = "star_relu", bias: bool = False
+    ) -> None:
+        super().__init__()
+        hidden = int(expansion_ratio * dim)
+        self.pwconv1 = nn.Conv2d(dim, hidden, 1, bias=bias)
+        self.act1 = make_act(act)
+        self.dwconv = nn.Conv2d(hidden, hidden, kernel_size, padding=kernel_size // 2, groups=hidden, bias=bias)
+        self.pwconv2 = nn.Conv2d(hidden, dim, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pwconv2(self.dwconv(self.act1(self.pwconv1(x))))

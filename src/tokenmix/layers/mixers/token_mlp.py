@@ -39,13 +39,16 @@ class TokenMlp(nn.Module):
 
 @MIXERS.decorator("linear_tokens")
 class LinearTokens(nn.Module):
-    """ResMLP's token mixer: one Linear(N, N) with bias, no activation (Touvron et al. 2021, Eq. 1)."""
+    """ResMLP's token mixer: one Linear(N, N) with bias, no activation (Touvron et al. 2021, Eq. 1).
+
+    bias=False is the PoolFormer paper's "SpatialFC" hybrid mixer (Table 5).
+    """
 
     layout = "nlc"
 
-    def __init__(self, dim: int, num_tokens: int) -> None:
+    def __init__(self, dim: int, num_tokens: int, bias: bool = True) -> None:
         super().__init__()
-        self.proj = nn.Linear(num_tokens, num_tokens)
+        self.proj = nn.Linear(num_tokens, num_tokens, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(x.transpose(1, 2)).transpose(1, 2)
@@ -74,3 +77,27 @@ class SpatialGatingUnit(nn.Module):
         u, v = x.chunk(2, dim=-1)
         v = self.proj(self.norm(v).transpose(1, 2)).transpose(1, 2)  # mix tokens
         return u * v
+
+
+@MIXERS.decorator("token_ff")
+class TokenFeedForward(nn.Module):
+    """The token half of the feed-forward-only ViT (Melas-Kyriazi 2021, "Do You Even Need Attention?"):
+    LayerNorm over the *token* axis, then an MLP N -> ratio * N -> N per channel, class token included.
+
+    The norm is part of the mixer because it normalises tokens, not channels: no channel norm of the block
+    can stand in for it. Use it with the "channel_first" block, which runs the channel MLP before it.
+    """
+
+    layout = "nlc"
+
+    def __init__(self, dim: int, num_tokens: int, ratio: float = 4.0, act: str = "gelu", eps: float = 1e-6) -> None:
+        super().__init__()
+        hidden = int(ratio * num_tokens)
+        self.norm = nn.LayerNorm(num_tokens, eps=eps)
+        self.fc1 = nn.Linear(num_tokens, hidden)
+        self.act = make_act(act)
+        self.fc2 = nn.Linear(hidden, num_tokens)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.transpose(1, 2)  # (B, C, N): normalise and mix tokens
+        return self.fc2(self.act(self.fc1(self.norm(x)))).transpose(1, 2)
