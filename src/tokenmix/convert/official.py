@@ -155,3 +155,45 @@ OFFICIAL_KEYMAPS["repmlpnet"] = KeyMap(
         Rule("head.{rest}", "head.fc.{rest}"),
     ],
 )
+
+
+def hybrid_keymap(name: str, mixers: str) -> KeyMap:
+    """sail-sg/poolformer `models/metaformer.py` (the PoolFormer paper's Table 5 models). Its `network` list
+    interleaves stages, downsamples and, before the first attention stage, an `AddPositionEmb`. Its MLPs are
+    1x1 convs everywhere; ours are Linears in token-layout stages (attention, spatial FC): hence reshapes."""
+    kinds = mixers.split(",")
+    first_attn = kinds.index("attn") if "attn" in kinds else None
+    rules, k = [Rule("patch_embed.proj.{rest}", "stem.conv.{rest}")], 0
+    for s, kind in enumerate(kinds):
+        if s > 0:
+            rules.append(Rule(f"network.{k}.proj.{{rest}}", f"stages.{s}.downsample.conv.{{rest}}"))
+            k += 1
+        if s == first_attn and s > 0:
+            rules.append(Rule(f"network.{k}.pos_embed", f"stages.{s}.downsample.pos_embed"))
+            k += 1
+        theirs, ours = f"network.{k}.{{j}}.", f"stages.{s}.blocks.{{j}}."
+        rules += [
+            Rule(theirs + "layer_scale_1", ours + "ls1.scale"),
+            Rule(theirs + "layer_scale_2", ours + "ls2.scale"),
+        ]
+        if kind == "fc":  # SpatialFC: their `fc` is our linear_tokens `proj`
+            rules.append(Rule(theirs + "token_mixer.fc.{rest}", ours + "token_mixer.proj.{rest}"))
+        if kind in ("attn", "fc"):  # token-layout stage: Linear MLP here, 1x1 conv there
+            rules += [
+                Rule(theirs + f"mlp.{fc}.weight", ours + f"mlp.{fc}.weight", _linear, _conv1x1)
+                for fc in ("fc1", "fc2")
+            ]
+        rules.append(Rule(theirs + "{rest}", ours + "{rest}"))
+        k += 1
+    return KeyMap(name, [*rules, Rule("norm.{rest}", "norm.{rest}"), Rule("head.{rest}", "head.fc.{rest}")])
+
+
+_HYBRIDS = {
+    "id": "id,id,id,id",
+    "pppa": "pool,pool,pool,attn",
+    "ppaa": "pool,pool,attn,attn",
+    "pppf": "pool,pool,pool,fc",
+    "ppff": "pool,pool,fc,fc",
+}
+for _name, _mixers in _HYBRIDS.items():
+    OFFICIAL_KEYMAPS[f"hybrid_{_name}"] = hybrid_keymap(f"official metaformer_{_name}_s12", _mixers)
