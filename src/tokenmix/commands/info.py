@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"params: {params:.2f}M (paper: {paper.params_m or '-'}M{' without head' if paper.params_exclude_head else ''})")
     print(f"MACs:   {count_macs(cfg) / 1e9:.2f}G at {cfg.img_size} (paper: {paper.macs_g or '-'}G at {paper.img_size})")
     print(f"paper top-1: {paper.top1 or '-'} ({paper.pretrain}); source: {paper.source}")
+    if args.mixers is not None:
+        print("(the paper figures above are the default config's, not this mix's)")
     if args.config:
         print(cfg.to_json())
     return 0
