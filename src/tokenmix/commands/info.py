@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="a model name from `tokenmix list`")
     parser.add_argument("--img-size", type=int, default=None, help="input resolution (default: the model's)")
     parser.add_argument("--config", action="store_true", help="print the full config as JSON")
-    parser.add_argument("--mixers", default=None, help="per-stage token mixers: pool,pool,attn,attn (metaformer)")
+    parser.add_argument("--mixers", help="per-stage token mixers, e.g. pool,pool,attn,attn (metaformer)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -115,9 +115,9 @@ class ViTEmbed(PatchEmbed):
 class ConvDownsample(nn.Module):
     """norm (optional) then a strided conv that changes the width (PoolFormer: 3x3 stride 2 padding 1).
 
-    pos_embed=True adds a learned, zero-initialised position embedding (dim, H, W) to the output: the PoolFormer
-    paper's hybrids put one before their first attention stage (official `AddPositionEmb`). It fixes the input
-    size.
+    pos_embed=True adds a learned, zero-initialised position embedding (dim, H, W) to the output: the
+    PoolFormer paper's hybrids put one before their first attention stage (official `AddPositionEmb`). It
+    fixes the input size.
     """
 
     def __init__(

@@ -90,7 +90,9 @@ class TokenFeedForward(nn.Module):
 
     layout = "nlc"
 
-    def __init__(self, dim: int, num_tokens: int, ratio: float = 4.0, act: str = "gelu", eps: float = 1e-6) -> None:
+    def __init__(
+        self, dim: int, num_tokens: int, ratio: float = 4.0, act: str = "gelu", eps: float = 1e-6
+    ) -> None:
         super().__init__()
         hidden = int(ratio * num_tokens)
         self.norm = nn.LayerNorm(num_tokens, eps=eps)
