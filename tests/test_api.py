@@ -109,7 +109,7 @@ def test_drop_path_schedules() -> None:
 
 
 def test_config_round_trips_through_json_and_builds_the_same_model() -> None:
-    for name in SMALL:
+    for name in SMALL + ["caformer_s18", "repmlpnet_t224", "randformer_s12", "metaformer_ppaa_s12_224"]:
         cfg = MODELS.get(name).make_cfg()
         back = ModelCfg.from_json(cfg.to_json())
         assert back == cfg

@@ -36,4 +36,6 @@ def test_block_is_channel_mlp_then_token_mlp_over_all_tokens() -> None:
 
 
 def test_small_ffonly_trains_on_digits() -> None:
-    assert_trains(shrink(tokenmix.model_cfg("ffonly_tiny_patch16_224"), depth=2, img_size=32, dims=(32,)))
+    # 4 patches + class token: slower to start than hierarchical models, 16 steps (loss ~0.7x, seeds 0-2)
+    cfg = shrink(tokenmix.model_cfg("ffonly_tiny_patch16_224"), depth=2, img_size=32, dims=(32,))
+    assert_trains(cfg, steps=16)

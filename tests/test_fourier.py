@@ -28,6 +28,7 @@ def test_fourier_mixer_is_real_part_of_dft_over_tokens_and_channels() -> None:
 
 
 def test_global_filter_matches_explicit_ortho_dft() -> None:
+    torch.manual_seed(0)
     H, W, C = 4, 6, 3  # even W: the Nyquist column is kept once
     mixer = GlobalFilter(C, grid=(H, W)).double()
     with torch.no_grad():
@@ -41,7 +42,7 @@ def test_global_filter_matches_explicit_ortho_dft() -> None:
     for n in range(W):
         for col in range(W // 2 + 1):
             weight = 1.0 if col in (0, W // 2) else 2.0  # Hermitian pairs counted twice
-            phase = torch.exp(torch.tensor(2j * math.pi * col * n / W))
+            phase = torch.exp(torch.tensor(2j * math.pi * col * n / W, dtype=torch.complex128))
             expected[:, :, n] += weight * (Z[:, :, col] * phase).real
     expected /= math.sqrt(H * W)
     assert torch.allclose(mixer(x), expected, atol=1e-10)
@@ -62,7 +63,8 @@ def test_fourier_mixer_in_any_stage_trains() -> None:
 
 
 def test_small_gfnet_trains() -> None:
-    assert_trains(shrink(tokenmix.model_cfg("gfnet_ti"), depth=2, img_size=32, dims=(32,)))
+    # a 2 x 2 grid: slower to start than the hierarchical models, so 16 steps (loss ~0.7x at seeds 0-2)
+    assert_trains(shrink(tokenmix.model_cfg("gfnet_ti"), depth=2, img_size=32, dims=(32,)), steps=16)
 
 
 def test_small_gfnet_h_trains() -> None:

@@ -7,7 +7,7 @@ import timm
 import torch
 
 import tokenmix
-from tokenmix.convert import from_timm, to_timm
+from tokenmix.convert import from_timm, from_tokenmix, to_timm, to_tokenmix
 
 from .helpers import max_rel_diff, randomize_
 from .training import assert_trains, shrink
@@ -88,3 +88,15 @@ TRAIN = ["identityformer_s12", "randformer_s12", "convformer_s18", "caformer_s18
 @pytest.mark.parametrize("name", TRAIN)
 def test_small_variant_trains_on_digits(name: str) -> None:
     assert_trains(shrink(tokenmix.model_cfg(name), depth=1, img_size=32, dims=(16, 32, 32, 64)))
+
+
+def test_ppaa_official_keys_round_trip() -> None:
+    """Official `network`: stage, down, stage, down, AddPositionEmb, stage, down, stage; 1x1-conv MLPs."""
+    with torch.device("meta"):
+        sd = tokenmix.create_model("metaformer_ppaa_s12_224").state_dict()
+    theirs = from_tokenmix(sd, "hybrid_ppaa")
+    assert theirs["network.4.pos_embed"].shape == (1, 320, 14, 14)
+    assert theirs["network.5.0.mlp.fc1.weight"].shape == (1280, 320, 1, 1)
+    assert "network.5.0.token_mixer.qkv.weight" in theirs and "network.7.1.layer_scale_2" in theirs
+    back = to_tokenmix(theirs, "hybrid_ppaa")
+    assert set(back) == set(sd) and all(back[k].shape == sd[k].shape for k in sd)

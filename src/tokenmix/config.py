@@ -112,8 +112,16 @@ def _part(d: dict[str, Any] | None) -> Part | None:
     if d is None:
         return None
     _check_fields(Part, d)
-    args = {k: _part(v) if _is_part_dict(v) else v for k, v in d.get("args", {}).items()}  # nested parts
-    return Part(d["kind"], args)
+    return Part(d["kind"], {k: _from_json_value(v) for k, v in d.get("args", {}).items()})
+
+
+def _from_json_value(value: Any) -> Any:
+    """JSON has no tuples and no parts: lists come back as tuples, part dicts as Parts."""
+    if _is_part_dict(value):
+        return _part(value)
+    if isinstance(value, list):
+        return tuple(_from_json_value(v) for v in value)
+    return value
 
 
 def _is_part_dict(value: Any) -> bool:

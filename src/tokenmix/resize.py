@@ -11,8 +11,10 @@ by one documented rule, and every rule is the identity when the resolution does 
   width D_S grows to K^2 D_S with it, so the config's token-MLP ratio is scaled before the model is built.
 - Position embeddings (ViT/DeiT, FF-only ViT, GFNet, the PoolFormer hybrids): bicubic interpolation of the
   grid part; class-token embeddings are kept (as timm's `resample_abs_pos_embed`).
-Not resizable (an error says so): GFNet's global filters, ViP's permute-MLP (its grid side must equal
-segment_dim), RandFormer's random matrix, and FF-only ViT's token MLP (it mixes the class token too).
+- GFNet's global filters: bicubic interpolation (align_corners=True) of the (h, w//2+1) half-spectrum, real
+  and imaginary parts as channels: the official fine-tuning code's rule (GFNet `main_gfnet.py` ✔).
+Not resizable (an error says so): ViP's permute-MLP (its grid side must equal segment_dim), RandFormer's
+random matrix, and FF-only ViT's token MLP (it mixes the class token too).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from .metaformer import MetaFormer
 
 TILED_2D = {"token_mlp", "linear_tokens", "spatial_gating"}  # mixers whose FCs act on the H*W token axis
 TOKEN_LEAVES = {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "proj.weight", "proj.bias"}
-NOT_RESIZABLE = {"global_filter", "permute", "random", "token_ff"}
+NOT_RESIZABLE = {"permute", "random", "token_ff"}
 
 
 def _tile_factor(new: int, old: int, what: str) -> int:
@@ -123,6 +125,11 @@ def _fit(model: MetaFormer, key: str, t: torch.Tensor, shape: torch.Size) -> tor
     leaf = ".".join(parts[parts.index(owner) + 1 :])
     if kind in NOT_RESIZABLE:
         raise ConfigError(f"{kind} mixers cannot be resized to another resolution ({key})")
+    if kind == "global_filter":  # (h, w//2+1, C, 2): interpolate the spectrum, re and im as channels
+        h, w, c, _ = t.shape
+        spectrum = t.reshape(1, h, w, 2 * c).permute(0, 3, 1, 2)
+        spectrum = F.interpolate(spectrum, size=tuple(shape[:2]), mode="bicubic", align_corners=True)
+        return spectrum.permute(0, 2, 3, 1).reshape(shape)
     if kind == "sparse_mlp":  # row / column FCs (W, W, 1, 1) and biases: tile along one side
         k = shape[0] // t.shape[0]
         if k * t.shape[0] != shape[0]:

@@ -167,6 +167,47 @@ OFFICIAL_KEYMAPS["repmlpnet"] = KeyMap(
 )
 
 
+def hybrid_keymap(name: str, mixers: str) -> KeyMap:
+    """sail-sg/poolformer `models/metaformer.py` (the PoolFormer paper's Table 5 models). Its `network` list
+    interleaves stages, downsamples and, before the first attention stage, an `AddPositionEmb`. Its MLPs are
+    1x1 convs everywhere; ours are Linears in token-layout stages (attention, spatial FC): hence reshapes."""
+    kinds = mixers.split(",")
+    first_attn = kinds.index("attn") if "attn" in kinds else None
+    rules, k = [Rule("patch_embed.proj.{rest}", "stem.conv.{rest}")], 0
+    for s, kind in enumerate(kinds):
+        if s > 0:
+            rules.append(Rule(f"network.{k}.proj.{{rest}}", f"stages.{s}.downsample.conv.{{rest}}"))
+            k += 1
+        if s == first_attn and s > 0:
+            rules.append(Rule(f"network.{k}.pos_embed", f"stages.{s}.downsample.pos_embed"))
+            k += 1
+        theirs, ours = f"network.{k}.{{j}}.", f"stages.{s}.blocks.{{j}}."
+        rules += [
+            Rule(theirs + "layer_scale_1", ours + "ls1.scale"),
+            Rule(theirs + "layer_scale_2", ours + "ls2.scale"),
+        ]
+        if kind == "fc":  # SpatialFC: their `fc` is our linear_tokens `proj`
+            rules.append(Rule(theirs + "token_mixer.fc.{rest}", ours + "token_mixer.proj.{rest}"))
+        if kind in ("attn", "fc"):  # token-layout stage: Linear MLP here, 1x1 conv there
+            rules += [
+                Rule(theirs + f"mlp.{fc}.weight", ours + f"mlp.{fc}.weight", _linear, _conv1x1) for fc in ("fc1", "fc2")
+            ]
+        rules.append(Rule(theirs + "{rest}", ours + "{rest}"))
+        k += 1
+    return KeyMap(name, [*rules, Rule("norm.{rest}", "norm.{rest}"), Rule("head.{rest}", "head.fc.{rest}")])
+
+
+_HYBRIDS = {
+    "id": "id,id,id,id",
+    "pppa": "pool,pool,pool,attn",
+    "ppaa": "pool,pool,attn,attn",
+    "pppf": "pool,pool,pool,fc",
+    "ppff": "pool,pool,fc,fc",
+}
+for _name, _mixers in _HYBRIDS.items():
+    OFFICIAL_KEYMAPS[f"hybrid_{_name}"] = hybrid_keymap(f"official metaformer_{_name}_s12", _mixers)
+
+
 RESMLP = KeyMap(
     "official ResMLP",
     [
@@ -186,39 +227,12 @@ RESMLP = KeyMap(
 )
 
 
-def _stage_of_network(f: dict[str, str]) -> dict[str, str]:  # network.{2s} holds the blocks of stage s
-    return {**f, "s": str(int(f["i"]) // 2)}
-
-
-def _network_of_stage(f: dict[str, str]) -> dict[str, str]:
-    return {**f, "i": str(2 * int(f["s"]))}
-
-
-def _stage_of_downsample(f: dict[str, str]) -> dict[str, str]:  # network.{2s-1} downsamples into stage s
-    return {**f, "s": str((int(f["i"]) + 1) // 2)}
-
-
-def _downsample_of_stage(f: dict[str, str]) -> dict[str, str]:
-    return {**f, "i": str(2 * int(f["s"]) - 1)}
-
-
-_BLOCK = dict(ours_fn=_stage_of_network, theirs_fn=_network_of_stage)
-_POOLFORMER_BODY = [
-    Rule("patch_embed.proj.{rest}", "stem.conv.{rest}"),
-    Rule(
-        "network.{i}.proj.{rest}",
-        "stages.{s}.downsample.conv.{rest}",
-        ours_fn=_stage_of_downsample,
-        theirs_fn=_downsample_of_stage,
-    ),  # fmt: skip
-    Rule("network.{i}.{j}.layer_scale_1", "stages.{s}.blocks.{j}.ls1.scale", **_BLOCK),
-    Rule("network.{i}.{j}.layer_scale_2", "stages.{s}.blocks.{j}.ls2.scale", **_BLOCK),
-    Rule("network.{i}.{j}.{rest}", "stages.{s}.blocks.{j}.{rest}", **_BLOCK),
-    Rule("head.{rest}", "head.fc.{rest}"),
-]
-POOLFORMER = KeyMap("official PoolFormer", [*_POOLFORMER_BODY, Rule("norm.{rest}", "norm.{rest}")])
+# The official PoolFormer is the "pool,pool,pool,pool" case of the hybrids' layout; its GroupNorm `norm` is our
+# feature norm (head="official") or, as timm places it, the norm of our default head.
+POOLFORMER = hybrid_keymap("official PoolFormer", "pool,pool,pool,pool")
 POOLFORMER_TO_TIMM_HEAD = KeyMap(
-    "official PoolFormer, norm moved to timm's head", [*_POOLFORMER_BODY, Rule("norm.{rest}", "head.norm.{rest}")]
+    "official PoolFormer, norm moved to timm's head",
+    [*POOLFORMER.rules[:-2], Rule("norm.{rest}", "head.norm.{rest}"), Rule("head.{rest}", "head.fc.{rest}")],
 )
 
 OFFICIAL_KEYMAPS["resmlp_official"] = RESMLP

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn.init import trunc_normal_
 
-from ..config import Part
+from ..config import ConfigError, Part
 from ..registry import DOWNSAMPLES, NORMS, STEMS
 from .acts import make_act
 from .build import build
@@ -115,16 +115,16 @@ class ViTEmbed(PatchEmbed):
 class ConvDownsample(nn.Module):
     """norm (optional) then a strided conv that changes the width (PoolFormer: 3x3 stride 2 padding 1).
 
-    pos_embed=True adds a learned, zero-initialised position embedding (dim, H, W) to the output: the PoolFormer
-    paper's hybrids put one before their first attention stage (official `AddPositionEmb`). It fixes the input
-    size.
+    pos_embed=True adds a learned, zero-initialised position embedding (dim, H, W) to the output: the
+    PoolFormer paper's hybrids put one before their first attention stage (official `AddPositionEmb`). It
+    fixes the input size.
     """
 
     def __init__(
         self,
         in_dim: int,
         dim: int,
-        grid: tuple[int, int],
+        grid: tuple[int, int] | None = None,  # the input grid, needed only for pos_embed
         kernel_size: int = 3,
         stride: int = 2,
         padding: int = 1,
@@ -137,7 +137,11 @@ class ConvDownsample(nn.Module):
         self.norm = optional_norm(norm, in_dim)
         self.conv = nn.Conv2d(in_dim, dim, kernel_size, stride=stride, padding=padding, bias=bias)
         self.fixed_input_size = pos_embed
-        self.pos_embed = nn.Parameter(torch.zeros(1, dim, *self.out_grid(grid))) if pos_embed else None
+        self.pos_embed = None
+        if pos_embed:
+            if grid is None:
+                raise ConfigError("a downsample with pos_embed needs the input grid")
+            self.pos_embed = nn.Parameter(torch.zeros(1, dim, *self.out_grid(grid)))
 
     def out_grid(self, grid: tuple[int, int]) -> tuple[int, int]:
         return tuple(conv_out(g, self.kernel_size, self.stride, self.padding) for g in grid)

@@ -70,6 +70,7 @@ def hybrid(size: str, mixers: str | Sequence[str | Part]) -> ModelCfg:
 
 _T5 = "PoolFormer paper Table 5 ✔"
 _reg = dict(family="metaformer_hybrid", crop_pct=0.95)
+_reg9 = {**_reg, "crop_pct": 0.9}  # the GroupNorm variants
 
 
 @register_model(paper=PaperFacts("11.9", "1.8", "77.2", "defaults = PoolFormer-S12, PoolFormer Table 1 ✔"), **_reg)
@@ -78,26 +79,26 @@ def metaformer(size: str = "s12", mixers: str | Sequence[str | Part] = "pool,poo
     return hybrid(size, mixers)
 
 
-@register_model(paper=PaperFacts("11.9", "1.8", "74.3", _T5), **{**_reg, "crop_pct": 0.9})
+@register_model(paper=PaperFacts("11.9", "1.8", "74.3", _T5), keymap="hybrid_id", **_reg9)
 def metaformer_id_s12() -> ModelCfg:
     return hybrid("s12", "id,id,id,id")
 
 
-@register_model(paper=PaperFacts("14.0", "1.9", "78.3", _T5), **_reg)
+@register_model(paper=PaperFacts("14.0", "1.9", "78.3", _T5), keymap="hybrid_pppa", **_reg)
 def metaformer_pppa_s12_224() -> ModelCfg:
     return hybrid("s12", "pool,pool,pool,attn")
 
 
-@register_model(paper=PaperFacts("16.5", "2.5", "81.0", _T5), **_reg)
+@register_model(paper=PaperFacts("16.5", "2.5", "81.0", _T5), keymap="hybrid_ppaa", **_reg)
 def metaformer_ppaa_s12_224() -> ModelCfg:
     return hybrid("s12", "pool,pool,attn,attn")
 
 
-@register_model(paper=PaperFacts("11.9", "1.8", "77.5", _T5), **{**_reg, "crop_pct": 0.9})
+@register_model(paper=PaperFacts("11.9", "1.8", "77.5", _T5), keymap="hybrid_pppf", **_reg9)
 def metaformer_pppf_s12_224() -> ModelCfg:
     return hybrid("s12", "pool,pool,pool,fc")
 
 
-@register_model(paper=PaperFacts("12.2", "1.9", "77.9", _T5), **{**_reg, "crop_pct": 0.9})
+@register_model(paper=PaperFacts("12.2", "1.9", "77.9", _T5), keymap="hybrid_ppff", **_reg9)
 def metaformer_ppff_s12_224() -> ModelCfg:
     return hybrid("s12", "pool,pool,fc,fc")

@@ -34,13 +34,19 @@ class SepConv(nn.Module):
     layout = "nchw"
 
     def __init__(
-        self, dim: int, expansion_ratio: float = 2.0, kernel_size: int = 7, act: str = "star_relu", bias: bool = False
+        self,
+        dim: int,
+        expansion_ratio: float = 2.0,
+        kernel_size: int = 7,
+        act: str = "star_relu",
+        bias: bool = False,
     ) -> None:
         super().__init__()
         hidden = int(expansion_ratio * dim)
         self.pwconv1 = nn.Conv2d(dim, hidden, 1, bias=bias)
         self.act1 = make_act(act)
-        self.dwconv = nn.Conv2d(hidden, hidden, kernel_size, padding=kernel_size // 2, groups=hidden, bias=bias)
+        padding = kernel_size // 2
+        self.dwconv = nn.Conv2d(hidden, hidden, kernel_size, padding=padding, groups=hidden, bias=bias)
         self.pwconv2 = nn.Conv2d(hidden, dim, 1, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
