@@ -27,6 +27,8 @@ class DataInfo:
 def model_mean_std(model: str, in_chans: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     data_cfg = MODELS.get(model).data_cfg
     mean, std = tuple(data_cfg["mean"]), tuple(data_cfg["std"])
+    if len(mean) == 1:  # a grey model's statistics apply to every channel
+        mean, std = mean * in_chans, std * in_chans
     if len(mean) != in_chans:
         if in_chans != 1:
             raise ValueError(f"model {model} normalises {len(mean)} channels, the data has {in_chans}")

@@ -87,3 +87,16 @@ _SMALL = "tokenmix small-image config: Mixer-S proportions (D_S = C/2, D_C = 4C)
 def mixer_s4_cifar(act: str = "gelu") -> ModelCfg:
     """Mixer for 32×32 inputs: 64 tokens of 4×4 patches."""
     return mixer_cfg(256, 8, 4, act).replace(img_size=32, num_classes=10)
+
+
+@register_model(
+    paper=PaperFacts(None, None, None, "tokenmix: a LayerNorm model for 8×8 digits (DDP and resume tests)", img_size=8),
+    family="mixer",
+    mean=(0.5,),
+    std=(0.5,),
+    crop_pct=1.0,
+)
+def mixer_digits(act: str = "gelu") -> ModelCfg:
+    """A 2-layer Mixer of width 64 on 2×2 patches of 8×8 grey digits (16 tokens): no BatchNorm, so N ranks
+    train it exactly as one process does."""
+    return mixer_cfg(64, 2, 2, act).replace(img_size=8, in_chans=1, num_classes=10)

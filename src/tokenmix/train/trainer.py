@@ -48,8 +48,8 @@ class Trainer:
     def __init__(self, cfg: TrainCfg, run_dir: Path, info: DistInfo, resume: Path | None = None) -> None:
         self.cfg, self.run_dir, self.dist = cfg, run_dir, info
         self.device = info.device
+        self.batches, self.data = open_data(cfg, Shard(info.rank, info.world))  # fails early on bad data
         seed_everything(cfg.seed, info.rank, cfg.deterministic, cfg.threads)
-        self.batches, self.data = open_data(cfg, Shard(info.rank, info.world))
         if self.batches.local_batch % cfg.grad_accum:
             raise ValueError(f"the per-process batch {self.batches.local_batch} is not divisible by grad_accum {cfg.grad_accum}")
         self.steps_per_epoch = self.batches.steps_per_epoch
@@ -197,6 +197,7 @@ class Trainer:
                 tb.scalars(row, self.step)
             self.save_checkpoint()
             self._print(self._epoch_line(row))
+            self._report_skipped()
         summary = self.finish()
         if tb is not None:
             tb.close()
@@ -257,6 +258,13 @@ class Trainer:
         ema = f"  ema {r['ema_top1']:.2f}%" if r["ema_top1"] is not None else ""
         return (f"epoch {r['epoch']:>3}/{self.cfg.epochs}  train loss {r['train_loss']:.4f} acc {r['train_top1']:.2f}%  "
                 f"test loss {r['test_loss']:.4f} top-1 {r['test_top1']:.2f}%{ema}  {r['images_per_s']:.0f} img/s")  # fmt: skip
+
+    def _report_skipped(self) -> None:
+        """Image folders: list the files that could not be decoded (skipped, not fatal)."""
+        skipped = sorted(getattr(self.batches, "skipped", ()))
+        if skipped and self.dist.is_main:
+            shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+            print(f"warning: skipped {len(skipped)} unreadable image(s): {shown}", file=sys.stderr, flush=True)
 
     def _print(self, line: str) -> None:
         if self.dist.is_main:
