@@ -37,3 +37,12 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
 def last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else ""
+
+
+def in_process(capsys, *args) -> tuple[int, str, str]:
+    """`tokenmix ARGS` in this process, for commands that fail before training changes global torch state."""
+    from tokenmix.cli import main
+
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err

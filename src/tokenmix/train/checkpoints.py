@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from ..checkpoint import CheckpointError
+from ..checkpoint import CheckpointError, is_safetensors, read_state_dict
 
 PREFIX, TMP = "step-", ".tmp-"
 
@@ -137,3 +137,12 @@ def load_state(ckpt: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     if not isinstance(state, dict):
         raise CheckpointError(f"resume: {path} holds a {type(state).__name__}, expected a dict")
     return state, info
+
+
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """A checkpoint's .safetensors file; anything else under that name (a pickle) is refused unread."""
+    if not path.is_file():
+        raise CheckpointError(f"resume: {path} is missing")
+    if not is_safetensors(path):
+        raise CheckpointError(f"resume: {path} is not a safetensors file; refusing to unpickle it")
+    return read_state_dict(path)

@@ -25,7 +25,6 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ..checkpoint import read_state_dict
 from ..data.pipeline import DataInfo, open_data
 from ..data.batches import Shard
 from ..data.seeds import derive_seed
@@ -306,9 +305,9 @@ class Trainer:
                 f"resume: {ckpt} was written with {info.get('world')} process(es) and {info.get('steps_per_epoch')} "
                 f"steps per epoch; this run has {self.dist.world} and {self.steps_per_epoch}"
             )
-        self.model.load_state_dict(read_state_dict(ckpt / "model.safetensors"))
+        self.model.load_state_dict(checkpoints.read_weights(ckpt / "model.safetensors"))
         if self.ema is not None:
-            self.ema.module.load_state_dict(read_state_dict(ckpt / "ema.safetensors"))
+            self.ema.module.load_state_dict(checkpoints.read_weights(ckpt / "ema.safetensors"))
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         if self.scaler is not None:
