@@ -52,7 +52,7 @@ def convmixer_1024_20_ks9_p14() -> ModelCfg:
 
 
 # ---- small-image variants (no ImageNet figures: params/MACs/top-1 None) ----------------------------------------
-_CIFAR = dict(family="convmixer", mean=(0.4914, 0.4822, 0.4465), std=(0.2471, 0.2435, 0.2616), crop_pct=1.0)
+_CIFAR = dict(family="convmixer", keymap="convmixer", mean=(0.4914, 0.4822, 0.4465), std=(0.2471, 0.2435, 0.2616), crop_pct=1.0)
 
 
 @register_model(
@@ -67,6 +67,7 @@ def convmixer_256_8_cifar() -> ModelCfg:
 @register_model(
     paper=PaperFacts(None, None, None, "tokenmix: the default model of `tokenmix train` (8×8 grey digits)", img_size=8),
     family="convmixer",
+    keymap="convmixer",
     mean=(0.5,),
     std=(0.5,),
     crop_pct=1.0,

@@ -92,6 +92,7 @@ def mixer_s4_cifar(act: str = "gelu") -> ModelCfg:
 @register_model(
     paper=PaperFacts(None, None, None, "tokenmix: a LayerNorm model for 8×8 digits (DDP and resume tests)", img_size=8),
     family="mixer",
+    keymap="mixer",
     mean=(0.5,),
     std=(0.5,),
     crop_pct=1.0,
