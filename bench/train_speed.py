@@ -27,9 +27,18 @@ from tokenmix.factory import MODELS
 
 
 def timm_poolformer_s12_cifar() -> nn.Module:
-    model = MetaFormer(depths=[2, 2, 6, 2], dims=[64, 128, 320, 512], downsample_norm=None, mlp_act=nn.GELU,
-                       mlp_bias=True, norm_layers=GroupNorm1, layer_scale_init_values=1e-5,
-                       res_scale_init_values=None, use_mlp_head=False, num_classes=10)  # fmt: skip
+    model = MetaFormer(
+        depths=[2, 2, 6, 2],
+        dims=[64, 128, 320, 512],
+        downsample_norm=None,
+        mlp_act=nn.GELU,
+        mlp_bias=True,
+        norm_layers=GroupNorm1,
+        layer_scale_init_values=1e-5,
+        res_scale_init_values=None,
+        use_mlp_head=False,
+        num_classes=10,
+    )
     model.stem.conv = nn.Conv2d(3, 64, 3, stride=2, padding=1)  # our 32×32 stem; timm's is 7×7 stride 4
     return model
 
@@ -38,12 +47,18 @@ mixer32 = partial(MlpMixer, num_classes=10, img_size=32, patch_size=4)
 TIMM_TWINS = {
     "convmixer_256_8_cifar": lambda: ConvMixer(256, 8, kernel_size=5, patch_size=2, num_classes=10),
     "mixer_s4_cifar": lambda: mixer32(num_blocks=8, embed_dim=256, mlp_ratio=(0.5, 4.0)),
-    "resmlp_12_cifar": lambda: mixer32(num_blocks=12, embed_dim=256, mlp_ratio=4,
-                                       block_layer=partial(ResBlock, init_values=0.1), norm_layer=Affine),
-    "gmlp_ti4_cifar": lambda: mixer32(num_blocks=12, embed_dim=128, mlp_ratio=6, block_layer=SpatialGatingBlock,
-                                      mlp_layer=GatedMlp),
+    "resmlp_12_cifar": lambda: mixer32(
+        num_blocks=12,
+        embed_dim=256,
+        mlp_ratio=4,
+        block_layer=partial(ResBlock, init_values=0.1),
+        norm_layer=Affine,
+    ),
+    "gmlp_ti4_cifar": lambda: mixer32(
+        num_blocks=12, embed_dim=128, mlp_ratio=6, block_layer=SpatialGatingBlock, mlp_layer=GatedMlp
+    ),
     "poolformer_s12_cifar": timm_poolformer_s12_cifar,
-}  # fmt: skip
+}
 
 
 def twins(name: str) -> tuple[nn.Module, nn.Module]:
@@ -101,8 +116,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
-    print(f"training step (fwd + bwd + AdamW), batch {args.batch}, 32×32, {args.threads} thread(s), "
-          f"median of {args.rounds} rounds × {args.steps} steps; torch {torch.__version__}")  # fmt: skip
+    print(
+        f"training step (fwd + bwd + AdamW), batch {args.batch}, 32×32, {args.threads} thread(s), "
+        f"median of {args.rounds} rounds × {args.steps} steps; torch {torch.__version__}"
+    )
     header = f"{'model':24s} {'precision':9s} {'ours img/s':>11s} {'timm img/s':>11s} {'ours/timm':>10s}"
     print(header)
     print("-" * len(header))

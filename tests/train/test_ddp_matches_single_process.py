@@ -13,20 +13,47 @@ import sys
 
 from .util import env, tokenmix, weights
 
-ARGS = ("train", "--model", "mixer_digits", "--epochs", "2", "--batch-size", "64", "--set", "crop_padding=1",
-        "--opt", "sgd", "--lr", "0.05")  # fmt: skip
+ARGS = (
+    "train",
+    "--model",
+    "mixer_digits",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "64",
+    "--set",
+    "crop_padding=1",
+    "--opt",
+    "sgd",
+    "--lr",
+    "0.05",
+)
 
 
 def test_two_gloo_processes_match_one_process(tmp_path):
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "tokenmix", *ARGS, "--output", str(tmp_path / "ddp")]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "tokenmix",
+        *ARGS,
+        "--output",
+        str(tmp_path / "ddp"),
+    ]
     ddp = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     single = tokenmix(*ARGS, "--output", tmp_path / "single")
     out, err = ddp.communicate(timeout=240)
     assert single.returncode == 0, single.stderr
     assert ddp.returncode == 0, err[-3000:]
     assert "on 2 × cpu" in out
-    ours, theirs = weights(tmp_path / "ddp" / "model.safetensors"), weights(tmp_path / "single" / "model.safetensors")
+    ours, theirs = (
+        weights(tmp_path / "ddp" / "model.safetensors"),
+        weights(tmp_path / "single" / "model.safetensors"),
+    )
     worst = max((ours[k] - theirs[k]).abs().max().item() for k in ours)
     print(f"DDP 2 vs 1 process: max |dw| = {worst:.2e}")
     assert worst < 1e-5

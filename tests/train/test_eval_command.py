@@ -1,4 +1,4 @@
-"""`tokenmix eval` on a trained checkpoint: JSON with top-1/top-5/loss/per-class accuracy, and a confusion PNG;
+"""`tokenmix eval` on a trained checkpoint: JSON with top-1/top-5/loss/per-class accuracy, a confusion PNG;
 its top-1 equals the final top-1 the training run reported on the same test set."""
 
 from __future__ import annotations
@@ -9,8 +9,17 @@ from .util import in_process
 
 
 def test_eval_reports_the_training_runs_accuracy_and_writes_a_confusion_png(finished_run, tmp_path, capsys):
-    code, out, err = in_process(capsys, "eval", "mixer_digits", "--checkpoint", finished_run / "model.safetensors",
-                                "--data", "digits", "--output", tmp_path / "eval")  # fmt: skip
+    code, out, err = in_process(
+        capsys,
+        "eval",
+        "mixer_digits",
+        "--checkpoint",
+        finished_run / "model.safetensors",
+        "--data",
+        "digits",
+        "--output",
+        tmp_path / "eval",
+    )
     assert code == 0, err
     result = json.loads(out)
     summary = json.loads((finished_run / "summary.json").read_text())

@@ -12,8 +12,19 @@ import torch
 
 from .util import popen, tokenmix, weights
 
-ARGS = ("train", "--model", "convmixer_digits", "--epochs", "3", "--set", "drop_path=0.1", "--set", "ema=true",
-        "--set", "checkpoint_every=3")  # fmt: skip
+ARGS = (
+    "train",
+    "--model",
+    "convmixer_digits",
+    "--epochs",
+    "3",
+    "--set",
+    "drop_path=0.1",
+    "--set",
+    "ema=true",
+    "--set",
+    "checkpoint_every=3",
+)
 
 
 def newest_step(run) -> int:
@@ -44,5 +55,7 @@ def test_sigkill_at_a_random_step_then_resume_is_bit_identical(tmp_path):
         ours, theirs = weights(killed_dir / name), weights(tmp_path / "reference" / name)
         assert ours.keys() == theirs.keys()
         for key in ours:
-            assert torch.equal(ours[key], theirs[key]), f"{name}:{key} differs after resume (killed near step {target})"
+            assert torch.equal(ours[key], theirs[key]), (
+                f"{name}:{key} differs after resume (killed near step {target})"
+            )
     assert (killed_dir / "metrics.csv").read_text().splitlines()[1:] != []

@@ -30,19 +30,29 @@ FLAGS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--recipe", default="digits", help=f"a packaged recipe ({', '.join(recipe_names())}) or a .json file")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config field")
+    parser.add_argument(
+        "--recipe", default="digits", help=f"a packaged recipe ({', '.join(recipe_names())}) or a .json file"
+    )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override any config field"
+    )
     for field, (flag, help_text) in FLAGS.items():
         parser.add_argument(flag, dest=f"field_{field}", default=None, metavar="X", help=help_text)
     parser.add_argument("--download", action="store_true", help="cifar10/100: download when missing")
     parser.add_argument("--output", type=Path, help="run directory (default: runs/<time>-<model>-<data>)")
-    parser.add_argument("--resume", help="a checkpoint or run directory, or 'auto' (the newest in --output, if any)")
+    parser.add_argument(
+        "--resume", help="a checkpoint or run directory, or 'auto' (the newest in --output, if any)"
+    )
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
 
 
 def explicit_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """Typed values of the fields given on the command line (flags and --set)."""
-    out = {f: parse_value(f, getattr(args, f"field_{f}")) for f in FLAGS if getattr(args, f"field_{f}") is not None}
+    out = {
+        f: parse_value(f, getattr(args, f"field_{f}"))
+        for f in FLAGS
+        if getattr(args, f"field_{f}") is not None
+    }
     if args.download:
         out["download"] = True
     for item in args.set:
@@ -58,7 +68,8 @@ def resumed_config(saved: dict[str, Any], overrides: dict[str, Any]):
     if changed:
         key, value = next(iter(changed.items()))
         raise ValueError(
-            f"resume: {key}={value!r} differs from the checkpoint's {saved.get(key)!r}; a resumed run keeps its "
+            f"resume: {key}={value!r} differs from the checkpoint's {saved.get(key)!r}; "
+            f"a resumed run keeps its "
             f"config (may change: {', '.join(sorted(RESUME_MAY_CHANGE))})"
         )
     return make_cfg({**{k: v for k, v in saved.items() if k in FIELDS}, **overrides})
@@ -93,9 +104,12 @@ def run(args: argparse.Namespace) -> int:
         trainer = Trainer(cfg, run_dir, dist, resume)
         if dist.is_main:
             d = trainer.data
-            print(f"training {cfg.model} on {d.name} ({d.num_train} train / {d.num_test} test images, "
-                  f"{d.in_chans}×{d.img_size}×{d.img_size}, {d.num_classes} classes) for {cfg.epochs} epochs "
-                  f"on {dist.world} × {dist.device.type}; run directory {run_dir}", flush=True)  # fmt: skip
+            print(
+                f"training {cfg.model} on {d.name} ({d.num_train} train / {d.num_test} test images, "
+                f"{d.in_chans}×{d.img_size}×{d.img_size}, {d.num_classes} classes) for {cfg.epochs} epochs "
+                f"on {dist.world} × {dist.device.type}; run directory {run_dir}",
+                flush=True,
+            )
         try:
             summary = trainer.fit()
         except NonFiniteLoss as e:
@@ -104,9 +118,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         shutdown(dist)
     if dist.is_main:
-        print(f"test accuracy: {summary['final_top1']:.2f}% top-1 ({summary['num_test']} {summary['data']} test images; "
-              f"best {summary['best_top1']:.2f}%) in {summary['train_time_s']:.1f} s of training, "
-              f"{summary['images_per_s']:.0f} images/s; results in {run_dir}")  # fmt: skip
+        print(
+            f"test accuracy: {summary['final_top1']:.2f}% top-1 "
+            f"({summary['num_test']} {summary['data']} test images; "
+            f"best {summary['best_top1']:.2f}%) in {summary['train_time_s']:.1f} s of training, "
+            f"{summary['images_per_s']:.0f} images/s; results in {run_dir}"
+        )
     return 0
 
 

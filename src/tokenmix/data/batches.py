@@ -46,7 +46,9 @@ class ArrayBatches:
         n = len(data.y_train)
         if n < batch_size:
             raise ValueError(f"{data.name}: {n} training images are fewer than the batch size {batch_size}")
-        self.steps_per_epoch = n // batch_size  # the last partial batch is dropped (every step is a full batch)
+        self.steps_per_epoch = (
+            n // batch_size
+        )  # the last partial batch is dropped (every step is a full batch)
         if batch_size % self.shard.world:
             raise ValueError(f"batch_size {batch_size} is not divisible by the {self.shard.world} processes")
         self.local_batch = batch_size // self.shard.world
@@ -58,7 +60,9 @@ class ArrayBatches:
     def train_batch(self, epoch: int, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         order = epoch_permutation(len(self.data.y_train), self.seed, epoch)
         idx = order[step * self.batch_size : (step + 1) * self.batch_size]
-        dy, dx, flip = crop_flip_params(len(idx), self.padding, self.hflip, generator(self.seed, "augment", epoch, step))
+        dy, dx, flip = crop_flip_params(
+            len(idx), self.padding, self.hflip, generator(self.seed, "augment", epoch, step)
+        )
         idx, dy, dx, flip = (self._local(t) for t in (idx, dy, dx, flip))
         x = crop_flip(self.data.x_train[idx], self.padding, dy, dx, flip)
         return self._resize(normalize(x, self.mean, self.std)), self.data.y_train[idx]
@@ -68,15 +72,20 @@ class ArrayBatches:
             return x
         return F.interpolate(x, size=(self.img_size, self.img_size), mode="bilinear", align_corners=False)
 
-    def train_epoch(self, epoch: int, start_step: int = 0) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    def train_epoch(
+        self, epoch: int, start_step: int = 0
+    ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
         for step in range(start_step, self.steps_per_epoch):
             yield (step, *self.train_batch(epoch, step))
 
     def test_batches(self, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """This rank's contiguous share of the test set, in order (shares are disjoint, so sums all-reduce)."""
+        """This rank's contiguous share of the test set, in order (disjoint shares: sums all-reduce)."""
         n = len(self.data.y_test)
         per_rank = -(-n // self.shard.world)
         lo, hi = self.shard.rank * per_rank, min(n, (self.shard.rank + 1) * per_rank)
         for start in range(lo, hi, batch_size):
             end = min(hi, start + batch_size)
-            yield self._resize(normalize(self.data.x_test[start:end], self.mean, self.std)), self.data.y_test[start:end]
+            yield (
+                self._resize(normalize(self.data.x_test[start:end], self.mean, self.std)),
+                self.data.y_test[start:end],
+            )

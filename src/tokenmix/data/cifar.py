@@ -1,7 +1,7 @@
 """CIFAR-10 / CIFAR-100 in torchvision's directory format (the python-version batch files).
 
-The batch files are pickles. torchvision's CIFAR classes call `pickle.load` on them, which runs whatever code a
-tampered file carries, so we read them ourselves with an unpickler that resolves only the numpy globals an
+The batch files are pickles. torchvision's CIFAR classes call `pickle.load` on them, which runs whatever code
+a tampered file carries, so we read them ourselves with an unpickler that resolves only the numpy globals an
 ndarray needs; anything else in the file is refused. `--download` fetches the official archive through
 torchvision's downloader, which checks its MD5 before extracting.
 """
@@ -18,10 +18,25 @@ from .arrays import ImageArrays, from_numpy
 
 LAYOUT = {
     # name: (folder, train files, test file, meta file, label key, class-names key, torchvision class)
-    "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch", "batches.meta",
-                "labels", "label_names", "CIFAR10"),
-    "cifar100": ("cifar-100-python", ["train"], "test", "meta", "fine_labels", "fine_label_names", "CIFAR100"),
-}  # fmt: skip
+    "cifar10": (
+        "cifar-10-batches-py",
+        [f"data_batch_{i}" for i in range(1, 6)],
+        "test_batch",
+        "batches.meta",
+        "labels",
+        "label_names",
+        "CIFAR10",
+    ),
+    "cifar100": (
+        "cifar-100-python",
+        ["train"],
+        "test",
+        "meta",
+        "fine_labels",
+        "fine_label_names",
+        "CIFAR100",
+    ),
+}
 
 ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"),

@@ -13,7 +13,18 @@ import numpy as np
 from .arrays import ImageArrays, from_numpy
 
 DEFAULT_DIR = Path("/usr/share/datasets/fashion-mnist")
-CLASSES = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot")
+CLASSES = (
+    "t-shirt/top",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle boot",
+)
 FILES = {
     "x_train": "train-images-idx3-ubyte.gz",
     "y_train": "train-labels-idx1-ubyte.gz",
@@ -23,14 +34,16 @@ FILES = {
 
 
 def read_idx(path: Path, ndim: int) -> np.ndarray:
-    """An IDX file (LeCun's MNIST format): magic 0x0000 0x08 (ubyte) ndim, then ndim big-endian int32 sizes."""
+    """An IDX file (LeCun's MNIST format): magic 0x0000 0x08 (ubyte) ndim, then big-endian int32 sizes."""
     try:
         with gzip.open(path, "rb") as f:
             data = f.read()
     except (OSError, EOFError) as e:
         raise ValueError(f"{path} is not a readable gzip file: {e}") from None
     if len(data) < 4 or data[:3] != b"\x00\x00\x08" or data[3] != ndim:
-        raise ValueError(f"{path}: expected an IDX file of {ndim}-d unsigned bytes, got header {data[:4].hex()}")
+        raise ValueError(
+            f"{path}: expected an IDX file of {ndim}-d unsigned bytes, got header {data[:4].hex()}"
+        )
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     body = np.frombuffer(data, np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(shape)):

@@ -31,7 +31,9 @@ def scan(split_dir: Path, classes: list[str] | None = None) -> tuple[list[tuple[
     found = sorted(p.name for p in split_dir.iterdir() if p.is_dir())
     classes = classes or found
     if len(classes) < 2:
-        raise ValueError(f"image folder {split_dir}: expected at least 2 class sub-folders, got {len(classes)}")
+        raise ValueError(
+            f"image folder {split_dir}: expected at least 2 class sub-folders, got {len(classes)}"
+        )
     samples = [
         (p, label)
         for label, name in enumerate(classes)
@@ -40,7 +42,9 @@ def scan(split_dir: Path, classes: list[str] | None = None) -> tuple[list[tuple[
         if p.suffix.lower() in EXTENSIONS
     ]
     if not samples:
-        raise ValueError(f"image folder {split_dir} is empty: no {'/'.join(sorted(EXTENSIONS))} files in its classes")
+        raise ValueError(
+            f"image folder {split_dir} is empty: no {'/'.join(sorted(EXTENSIONS))} files in its classes"
+        )
     return samples, classes
 
 
@@ -86,8 +90,8 @@ class FolderImages(Dataset):
         raise ValueError(f"{MAX_SKIPS_IN_A_ROW} unreadable images in a row, from {skipped[0]}")
 
     def _transform(self, image: Image.Image, sample_seed: int) -> torch.Tensor:
-        # timm's transforms draw from python's `random` and torch's global generator: seed both for this sample
-        # and restore them, so the training RNG (dropout, drop path) is left untouched.
+        # timm's transforms draw from python's `random` and torch's global generator: seed both for this
+        # sample and restore them, so the training RNG (dropout, drop path) is left untouched.
         state = random.getstate()
         with torch.random.fork_rng(devices=[]):
             random.seed(sample_seed)
@@ -118,7 +122,9 @@ class FolderBatches:
         self.batch_size, self.seed, self.workers = batch_size, seed, workers
         self.shard = shard or Shard()
         if len(train) < batch_size:
-            raise ValueError(f"image folder {train_dir}: {len(train)} images are fewer than the batch size {batch_size}")
+            raise ValueError(
+                f"image folder {train_dir}: {len(train)} images are fewer than the batch size {batch_size}"
+            )
         self.steps_per_epoch = len(train) // batch_size
         self.local_batch = batch_size // self.shard.world
         self.skipped: set[str] = set()
@@ -129,7 +135,9 @@ class FolderBatches:
     def _collect(self, skipped: list[str]) -> None:
         self.skipped.update(p for s in skipped if s for p in s.split("\n"))
 
-    def train_epoch(self, epoch: int, start_step: int = 0) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    def train_epoch(
+        self, epoch: int, start_step: int = 0
+    ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
         order = epoch_permutation(len(self.train), self.seed, epoch).tolist()
         lo = self.shard.rank * self.local_batch
         batches = []

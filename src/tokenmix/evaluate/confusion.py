@@ -21,9 +21,21 @@ def plot_confusion(path: Path, confusion: torch.Tensor, classes: list[str]) -> N
         ax.set_xticks(range(n), classes, rotation=90)
         ax.set_yticks(range(n), classes)
         peak = confusion.max().item()
-        for (i, j), v in zip(torch.cartesian_prod(torch.arange(n), torch.arange(n)).tolist(), confusion.flatten().tolist(), strict=True):
+        for (i, j), v in zip(
+            torch.cartesian_prod(torch.arange(n), torch.arange(n)).tolist(),
+            confusion.flatten().tolist(),
+            strict=True,
+        ):
             if v:
-                ax.text(j, i, str(v), ha="center", va="center", color="white" if v > peak / 2 else "black", fontsize=8)
+                ax.text(
+                    j,
+                    i,
+                    str(v),
+                    ha="center",
+                    va="center",
+                    color="white" if v > peak / 2 else "black",
+                    fontsize=8,
+                )
     ax.set(xlabel="predicted", ylabel="true", title="confusion matrix")
     fig.tight_layout()
     fig.savefig(path, dpi=100)

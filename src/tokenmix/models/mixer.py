@@ -89,8 +89,11 @@ def mixer_s4_cifar(act: str = "gelu") -> ModelCfg:
     return mixer_cfg(256, 8, 4, act).replace(img_size=32, num_classes=10)
 
 
+_DIGITS_SRC = "tokenmix: a LayerNorm model for 8×8 digits (DDP and resume tests)"
+
+
 @register_model(
-    paper=PaperFacts(None, None, None, "tokenmix: a LayerNorm model for 8×8 digits (DDP and resume tests)", img_size=8),
+    paper=PaperFacts(None, None, None, _DIGITS_SRC, img_size=8),
     family="mixer",
     keymap="mixer",
     mean=(0.5,),

@@ -133,8 +133,11 @@ def poolformerv2_m48() -> ModelCfg:
     return poolformer_v2("m48")
 
 
+_SMALL_SRC = "tokenmix small-image config: PoolFormer-S12 with a 3×3 stride-2 stem"
+
+
 @register_model(
-    paper=PaperFacts(None, None, None, "tokenmix small-image config: PoolFormer-S12 with a 3×3 stride-2 stem", img_size=32),
+    paper=PaperFacts(None, None, None, _SMALL_SRC, img_size=32),
     family="poolformer",
     keymap="metaformer",
     crop_pct=1.0,

@@ -7,10 +7,10 @@ A checkpoint is a directory `checkpoints/step-00000123/`:
                         with torch.load(weights_only=True)
     state.json          counters, the resolved training config, the metrics history
 
-It is written into `.tmp-step-…` in the same directory, every file fsynced, the directory fsynced, then renamed
-into place and the parent fsynced (rename is atomic on POSIX; without the fsyncs a power loss may leave a
-renamed but empty file — timm, Lightning and torch.save do none of this). A directory named step-* is therefore
-complete; temp directories are ignored and removed.
+It is written into `.tmp-step-…` in the same directory, every file fsynced, the directory fsynced, then
+renamed into place and the parent fsynced (rename is atomic on POSIX; without the fsyncs a power loss may
+leave a renamed but empty file — timm, Lightning and torch.save do none of this). A directory named step-* is
+therefore complete; temp directories are ignored and removed.
 """
 
 from __future__ import annotations
@@ -73,8 +73,15 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[st
     save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(path), metadata=metadata)
 
 
-def save_checkpoint(root: Path, step: int, tensors: dict[str, dict[str, torch.Tensor]], metadata: dict[str, str],
-                    state: dict[str, Any], info: dict[str, Any], keep: int) -> Path:  # fmt: skip
+def save_checkpoint(
+    root: Path,
+    step: int,
+    tensors: dict[str, dict[str, torch.Tensor]],
+    metadata: dict[str, str],
+    state: dict[str, Any],
+    info: dict[str, Any],
+    keep: int,
+) -> Path:
     """Write checkpoint `step` under `root` (tensors: file stem -> state dict), then prune to `keep`."""
     final = root / f"{PREFIX}{step:08d}"
 
@@ -105,7 +112,8 @@ def find_checkpoint(path: Path) -> Path:
         raise FileNotFoundError(f"resume: {path} does not exist")
     if path.is_file():
         raise CheckpointError(
-            f"resume: expected a checkpoint directory (with state.json) or a run directory, got the file {path}"
+            f"resume: expected a checkpoint directory (with state.json) or a run directory, "
+            f"got the file {path}"
         )
     if (path / "state.json").is_file():
         return path
@@ -133,7 +141,9 @@ def load_state(ckpt: Path) -> tuple[dict[str, Any], dict[str, Any]]:
             f"({str(e).splitlines()[0]})"
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(f"resume: {path} is not a readable PyTorch file: {str(e).splitlines()[0]}") from None
+        raise CheckpointError(
+            f"resume: {path} is not a readable PyTorch file: {str(e).splitlines()[0]}"
+        ) from None
     if not isinstance(state, dict):
         raise CheckpointError(f"resume: {path} holds a {type(state).__name__}, expected a dict")
     return state, info

@@ -117,7 +117,9 @@ def parse_value(name: str, text: str) -> Any:
             return value
         return base(text)
     except ValueError:
-        raise ConfigError(f"{name}: expected {base.__name__}{' or none' if optional else ''}, got {text!r}") from None
+        raise ConfigError(
+            f"{name}: expected {base.__name__}{' or none' if optional else ''}, got {text!r}"
+        ) from None
 
 
 def unknown_key_message(name: str) -> str:
@@ -157,8 +159,22 @@ def validate(cfg: TrainCfg) -> None:
     for key in ("epochs", "batch_size", "grad_accum", "eval_batch_size", "keep_checkpoints"):
         if getattr(cfg, key) < 1:
             raise ConfigError(f"{key} must be >= 1, got {getattr(cfg, key)}")
-    for key in ("lr", "weight_decay", "warmup_epochs", "warmup_lr", "min_lr", "momentum", "smoothing", "mixup",
-                "cutmix", "crop_padding", "ema_decay", "workers", "checkpoint_every", "seed"):  # fmt: skip
+    for key in (
+        "lr",
+        "weight_decay",
+        "warmup_epochs",
+        "warmup_lr",
+        "min_lr",
+        "momentum",
+        "smoothing",
+        "mixup",
+        "cutmix",
+        "crop_padding",
+        "ema_decay",
+        "workers",
+        "checkpoint_every",
+        "seed",
+    ):
         value = getattr(cfg, key)
         if not math.isfinite(value) or value < 0:
             raise ConfigError(f"{key} must be a finite number >= 0, got {value}")
@@ -177,9 +193,13 @@ def validate(cfg: TrainCfg) -> None:
         raise ConfigError(f"batch_size {cfg.batch_size} is not divisible by grad_accum {cfg.grad_accum}")
 
 
-# ---- recipes -------------------------------------------------------------------------------------------------
+# ---- recipes ---------------------------------------------------------------------------------------------
 def recipe_names() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files("tokenmix").joinpath("recipes").iterdir() if p.name.endswith(".json"))
+    return sorted(
+        p.name[:-5]
+        for p in resources.files("tokenmix").joinpath("recipes").iterdir()
+        if p.name.endswith(".json")
+    )
 
 
 def load_recipe(name_or_path: str) -> dict[str, Any]:
@@ -189,7 +209,9 @@ def load_recipe(name_or_path: str) -> dict[str, Any]:
         text = path.read_text()
     else:
         if name_or_path not in recipe_names():
-            raise ConfigError(f"unknown recipe {name_or_path!r}; known: {', '.join(recipe_names())} (or a .json path)")
+            raise ConfigError(
+                f"unknown recipe {name_or_path!r}; known: {', '.join(recipe_names())} (or a .json path)"
+            )
         text = resources.files("tokenmix").joinpath("recipes", f"{name_or_path}.json").read_text()
     try:
         values = json.loads(text)

@@ -12,8 +12,19 @@ from typing import Any
 
 from .checkpoints import write_file_atomically
 
-COLUMNS = ("epoch", "step", "lr", "train_loss", "train_top1", "test_loss", "test_top1", "test_top5", "ema_top1",
-           "images_per_s", "elapsed_s")  # fmt: skip
+COLUMNS = (
+    "epoch",
+    "step",
+    "lr",
+    "train_loss",
+    "train_top1",
+    "test_loss",
+    "test_top1",
+    "test_top5",
+    "ema_top1",
+    "images_per_s",
+    "elapsed_s",
+)
 
 
 def write_text(path: Path, text: str) -> None:

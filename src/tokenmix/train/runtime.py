@@ -61,5 +61,7 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
 
 
 def memory_format(setting: str, model_name: str, device: torch.device) -> torch.memory_format:
-    on = setting == "on" or (setting == "auto" and device.type == "cuda" and MODELS.get(model_name).family in CONV_FAMILIES)
+    on = setting == "on" or (
+        setting == "auto" and device.type == "cuda" and MODELS.get(model_name).family in CONV_FAMILIES
+    )
     return torch.channels_last if on else torch.contiguous_format

@@ -25,8 +25,8 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ..data.pipeline import DataInfo, open_data
 from ..data.batches import Shard
+from ..data.pipeline import DataInfo, open_data
 from ..data.seeds import derive_seed
 from ..evaluate import Counts, evaluate
 from ..factory import create_model
@@ -50,7 +50,10 @@ class Trainer:
         self.batches, self.data = open_data(cfg, Shard(info.rank, info.world))  # fails early on bad data
         seed_everything(cfg.seed, info.rank, cfg.deterministic, cfg.threads)
         if self.batches.local_batch % cfg.grad_accum:
-            raise ValueError(f"the per-process batch {self.batches.local_batch} is not divisible by grad_accum {cfg.grad_accum}")
+            raise ValueError(
+                f"the per-process batch {self.batches.local_batch} is not divisible "
+                f"by grad_accum {cfg.grad_accum}"
+            )
         self.steps_per_epoch = self.batches.steps_per_epoch
         self.total_steps = cfg.epochs * self.steps_per_epoch
         self.model = self._build_model()
@@ -66,13 +69,18 @@ class Trainer:
         if resume is not None:
             self._load(resume)
 
-    # ---- construction ---------------------------------------------------------------------------------------
+    # ---- construction --------------------------------------------------------------------------------------
     def _build_model(self) -> nn.Module:
         cfg, data = self.cfg, self.data
         model = create_model(
-            cfg.model, num_classes=data.num_classes, in_chans=data.in_chans, img_size=data.img_size,
-            drop_path_rate=cfg.drop_path, drop_rate=cfg.drop, **cfg.model_options,
-        )  # fmt: skip
+            cfg.model,
+            num_classes=data.num_classes,
+            in_chans=data.in_chans,
+            img_size=data.img_size,
+            drop_path_rate=cfg.drop_path,
+            drop_rate=cfg.drop,
+            **cfg.model_options,
+        )
         self.memory_format = memory_format(cfg.channels_last, cfg.model, self.device)
         return model.to(self.device, memory_format=self.memory_format)
 
@@ -83,7 +91,9 @@ class Trainer:
         cfg = self.cfg
         # filter_bias_and_bn: 1-d tensors (norms, biases, scales) and model.no_weight_decay() get no decay
         kwargs = dict(momentum=cfg.momentum, nesterov=True) if cfg.opt == "sgd" else {}
-        optimizer = create_optimizer_v2(self.model, opt=cfg.opt, lr=cfg.lr, weight_decay=cfg.weight_decay, **kwargs)
+        optimizer = create_optimizer_v2(
+            self.model, opt=cfg.opt, lr=cfg.lr, weight_decay=cfg.weight_decay, **kwargs
+        )
         warmup = min(round(cfg.warmup_epochs * self.steps_per_epoch), self.total_steps - 1)
         scheduler = CosineLRScheduler(
             optimizer,
@@ -92,7 +102,8 @@ class Trainer:
             warmup_t=warmup,
             warmup_lr_init=cfg.warmup_lr,
             warmup_prefix=True,
-            t_in_epochs=False,  # stepped per optimizer update (step_update), so a mid-epoch resume lands exactly
+            # stepped per optimizer update (step_update), so a mid-epoch resume lands exactly
+            t_in_epochs=False,
         )
         return optimizer, scheduler
 
@@ -118,15 +129,17 @@ class Trainer:
         cfg = self.cfg
         if cfg.mixup > 0 or cfg.cutmix > 0:
             mixup = Mixup(
-                mixup_alpha=cfg.mixup, cutmix_alpha=cfg.cutmix, label_smoothing=cfg.smoothing,
+                mixup_alpha=cfg.mixup,
+                cutmix_alpha=cfg.cutmix,
+                label_smoothing=cfg.smoothing,
                 num_classes=self.data.num_classes,
-            )  # fmt: skip
+            )
             return mixup, SoftTargetCrossEntropy()
         if cfg.smoothing > 0:
             return None, LabelSmoothingCrossEntropy(cfg.smoothing)
         return None, nn.CrossEntropyLoss()
 
-    # ---- one optimizer step ---------------------------------------------------------------------------------
+    # ---- one optimizer step --------------------------------------------------------------------------------
     def _micro_batches(self, x: torch.Tensor, y: torch.Tensor, epoch: int, step: int):
         n = self.cfg.grad_accum
         for i, (xm, ym) in enumerate(zip(x.chunk(n), y.chunk(n), strict=True)):
@@ -160,7 +173,8 @@ class Trainer:
         if any_rank(not finite, self.dist):
             lr = self.optimizer.param_groups[0]["lr"]
             raise NonFiniteLoss(
-                f"non-finite loss at step {self.step + 1} (epoch {epoch + 1}, lr {lr:.3g}); no update was made, "
+                f"non-finite loss at step {self.step + 1} (epoch {epoch + 1}, lr {lr:.3g}); "
+                f"no update was made, "
                 f"the last good checkpoint is in {self.run_dir / 'checkpoints'}"
             )
         self._optimizer_step()
@@ -185,9 +199,13 @@ class Trainer:
         else:
             self.optimizer.step()
 
-    # ---- the loop -------------------------------------------------------------------------------------------
+    # ---- the loop ------------------------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
-        tb = report.TensorBoard(self.run_dir / "tb", purge_step=self.step or None) if self.dist.is_main else None
+        tb = (
+            report.TensorBoard(self.run_dir / "tb", purge_step=self.step or None)
+            if self.dist.is_main
+            else None
+        )
         start_epoch = self.step // self.steps_per_epoch
         for epoch in range(start_epoch, self.cfg.epochs):
             self._train_epoch(epoch, start_step=self.step - epoch * self.steps_per_epoch)
@@ -206,8 +224,15 @@ class Trainer:
         from tqdm import tqdm
 
         show = None if self.dist.is_main and self.cfg.progress else True  # None: only on a terminal
-        bar = tqdm(total=self.steps_per_epoch, initial=start_step, desc=f"epoch {epoch + 1}/{self.cfg.epochs}",
-                   file=sys.stderr, disable=show, leave=False, unit="step")  # fmt: skip
+        bar = tqdm(
+            total=self.steps_per_epoch,
+            initial=start_step,
+            desc=f"epoch {epoch + 1}/{self.cfg.epochs}",
+            file=sys.stderr,
+            disable=show,
+            leave=False,
+            unit="step",
+        )
         t0, images = time.perf_counter(), 0
         for step_in_epoch, x, y in self.batches.train_epoch(epoch, start_step):
             self.train_step(epoch, step_in_epoch, x, y)
@@ -215,8 +240,12 @@ class Trainer:
             if bar.disable is False or not bar.disable:
                 loss, correct, count = self.epoch_sums
                 rate = images / max(time.perf_counter() - t0, 1e-9)
-                bar.set_postfix(loss=f"{loss / max(count, 1):.4f}", acc=f"{100 * correct / max(count, 1):.1f}%",
-                                img_s=f"{rate:.0f}", refresh=False)  # fmt: skip
+                bar.set_postfix(
+                    loss=f"{loss / max(count, 1):.4f}",
+                    acc=f"{100 * correct / max(count, 1):.1f}%",
+                    img_s=f"{rate:.0f}",
+                    refresh=False,
+                )
             bar.update(1)
             last = step_in_epoch == self.steps_per_epoch - 1
             if self.cfg.checkpoint_every and self.step % self.cfg.checkpoint_every == 0 and not last:
@@ -231,21 +260,38 @@ class Trainer:
         self.train_images += images
 
     def evaluate(self, model: nn.Module) -> Counts:
-        counts = evaluate(model, self.batches.test_batches(self.cfg.eval_batch_size), self.data.num_classes,
-                          self.device, autocast(self.device, self.amp), self.memory_format)  # fmt: skip
-        loss_sum, top1, top5, count = all_sum([counts.loss_sum, counts.top1, counts.top5, counts.count], self.dist)
+        counts = evaluate(
+            model,
+            self.batches.test_batches(self.cfg.eval_batch_size),
+            self.data.num_classes,
+            self.device,
+            autocast(self.device, self.amp),
+            self.memory_format,
+        )
+        loss_sum, top1, top5, count = all_sum(
+            [counts.loss_sum, counts.top1, counts.top5, counts.count], self.dist
+        )
         return Counts(loss_sum, int(top1), int(top5), int(count), counts.confusion)
 
     def _end_epoch(self, epoch: int) -> dict[str, Any]:
-        loss_sum, correct, count = all_sum(self.epoch_sums, self.dist) if self.dist.enabled else self.epoch_sums
+        loss_sum, correct, count = (
+            all_sum(self.epoch_sums, self.dist) if self.dist.enabled else self.epoch_sums
+        )
         test = self.evaluate(self.model)
         ema_top1 = self.evaluate(self.ema.module).top1_pct if self.ema is not None else None
         row = dict(
-            epoch=epoch + 1, step=self.step, lr=self.optimizer.param_groups[0]["lr"],
-            train_loss=loss_sum / max(count, 1), train_top1=100 * correct / max(count, 1),
-            test_loss=test.loss, test_top1=test.top1_pct, test_top5=test.top5_pct, ema_top1=ema_top1,
-            images_per_s=self.train_images / max(self.train_time, 1e-9), elapsed_s=self.train_time,
-        )  # fmt: skip
+            epoch=epoch + 1,
+            step=self.step,
+            lr=self.optimizer.param_groups[0]["lr"],
+            train_loss=loss_sum / max(count, 1),
+            train_top1=100 * correct / max(count, 1),
+            test_loss=test.loss,
+            test_top1=test.top1_pct,
+            test_top5=test.top5_pct,
+            ema_top1=ema_top1,
+            images_per_s=self.train_images / max(self.train_time, 1e-9),
+            elapsed_s=self.train_time,
+        )
         self.history.append(row)
         self.best_top1 = max(self.best_top1 or 0.0, test.top1_pct, ema_top1 or 0.0)
         self.epoch_sums = [0.0, 0.0, 0.0]
@@ -255,25 +301,37 @@ class Trainer:
 
     def _epoch_line(self, r: dict[str, Any]) -> str:
         ema = f"  ema {r['ema_top1']:.2f}%" if r["ema_top1"] is not None else ""
-        return (f"epoch {r['epoch']:>3}/{self.cfg.epochs}  train loss {r['train_loss']:.4f} acc {r['train_top1']:.2f}%  "
-                f"test loss {r['test_loss']:.4f} top-1 {r['test_top1']:.2f}%{ema}  {r['images_per_s']:.0f} img/s")  # fmt: skip
+        return (
+            f"epoch {r['epoch']:>3}/{self.cfg.epochs}  "
+            f"train loss {r['train_loss']:.4f} acc {r['train_top1']:.2f}%  "
+            f"test loss {r['test_loss']:.4f} top-1 {r['test_top1']:.2f}%{ema}  {r['images_per_s']:.0f} img/s"
+        )
 
     def _report_skipped(self) -> None:
         """Image folders: list the files that could not be decoded (skipped, not fatal)."""
         skipped = sorted(getattr(self.batches, "skipped", ()))
         if skipped and self.dist.is_main:
             shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
-            print(f"warning: skipped {len(skipped)} unreadable image(s): {shown}", file=sys.stderr, flush=True)
+            print(
+                f"warning: skipped {len(skipped)} unreadable image(s): {shown}", file=sys.stderr, flush=True
+            )
 
     def _print(self, line: str) -> None:
         if self.dist.is_main:
             print(line, flush=True)
 
-    # ---- checkpoints ----------------------------------------------------------------------------------------
+    # ---- checkpoints ---------------------------------------------------------------------------------------
     def _metadata(self) -> dict[str, str]:
         d = self.data
-        return dict(format="pt", architecture=self.cfg.model, config=self.model.cfg.to_json(), data=d.name,
-                    mean=json.dumps(d.mean), std=json.dumps(d.std), classes=json.dumps(list(d.classes)))  # fmt: skip
+        return dict(
+            format="pt",
+            architecture=self.cfg.model,
+            config=self.model.cfg.to_json(),
+            data=d.name,
+            mean=json.dumps(d.mean),
+            std=json.dumps(d.std),
+            classes=json.dumps(list(d.classes)),
+        )
 
     def _rng_state(self) -> dict[str, Any]:
         state = dict(torch=torch.get_rng_state(), python=random.getstate())
@@ -292,17 +350,28 @@ class Trainer:
         state = dict(optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict(), rng=rngs)
         if self.scaler is not None:
             state["scaler"] = self.scaler.state_dict()
-        info = dict(step=self.step, steps_per_epoch=self.steps_per_epoch, world=self.dist.world,
-                    config=self.cfg.to_dict(), history=self.history, best_top1=self.best_top1,
-                    train_time=self.train_time, train_images=self.train_images, epoch_sums=sums)  # fmt: skip
+        info = dict(
+            step=self.step,
+            steps_per_epoch=self.steps_per_epoch,
+            world=self.dist.world,
+            config=self.cfg.to_dict(),
+            history=self.history,
+            best_top1=self.best_top1,
+            train_time=self.train_time,
+            train_images=self.train_images,
+            epoch_sums=sums,
+        )
         root = self.run_dir / "checkpoints"
-        checkpoints.save_checkpoint(root, self.step, tensors, self._metadata(), state, info, self.cfg.keep_checkpoints)
+        checkpoints.save_checkpoint(
+            root, self.step, tensors, self._metadata(), state, info, self.cfg.keep_checkpoints
+        )
 
     def _load(self, ckpt: Path) -> None:
         state, info = checkpoints.load_state(ckpt)
         if info.get("steps_per_epoch") != self.steps_per_epoch or info.get("world") != self.dist.world:
             raise ValueError(
-                f"resume: {ckpt} was written with {info.get('world')} process(es) and {info.get('steps_per_epoch')} "
+                f"resume: {ckpt} was written with {info.get('world')} process(es) and "
+                f"{info.get('steps_per_epoch')} "
                 f"steps per epoch; this run has {self.dist.world} and {self.steps_per_epoch}"
             )
         self.model.load_state_dict(checkpoints.read_weights(ckpt / "model.safetensors"))
@@ -322,17 +391,26 @@ class Trainer:
         self.epoch_sums = info["epoch_sums"] if self.dist.is_main else [0.0, 0.0, 0.0]
         self._print(f"resumed from {ckpt} at step {self.step}")
 
-    # ---- the end --------------------------------------------------------------------------------------------
+    # ---- the end -------------------------------------------------------------------------------------------
     def finish(self) -> dict[str, Any]:
         final = self.history[-1] if self.history else {}
         summary = dict(
-            model=self.cfg.model, data=self.data.name, epochs=self.cfg.epochs, steps=self.step,
-            final_top1=final.get("test_top1"), final_top5=final.get("test_top5"), final_loss=final.get("test_loss"),
-            final_ema_top1=final.get("ema_top1"), best_top1=self.best_top1,
-            train_time_s=self.train_time, images_per_s=self.train_images / max(self.train_time, 1e-9),
-            params=sum(p.numel() for p in self.model.parameters()), world=self.dist.world,
-            device=str(self.device), num_test=self.data.num_test,
-        )  # fmt: skip
+            model=self.cfg.model,
+            data=self.data.name,
+            epochs=self.cfg.epochs,
+            steps=self.step,
+            final_top1=final.get("test_top1"),
+            final_top5=final.get("test_top5"),
+            final_loss=final.get("test_loss"),
+            final_ema_top1=final.get("ema_top1"),
+            best_top1=self.best_top1,
+            train_time_s=self.train_time,
+            images_per_s=self.train_images / max(self.train_time, 1e-9),
+            params=sum(p.numel() for p in self.model.parameters()),
+            world=self.dist.world,
+            device=str(self.device),
+            num_test=self.data.num_test,
+        )
         if self.dist.is_main:
             meta = self._metadata()
             out = self.run_dir
