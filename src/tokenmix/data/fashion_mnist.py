@@ -48,7 +48,7 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
     body = np.frombuffer(data, np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(shape)):
         raise ValueError(f"{path}: header says {shape} ({int(np.prod(shape))} bytes), file has {body.size}")
-    return body.reshape(shape)
+    return body.reshape(shape).copy()  # frombuffer is read-only; torch wants writable memory
 
 
 def load_fashion_mnist(root: str | Path | None = None) -> ImageArrays:

@@ -237,7 +237,7 @@ class Trainer:
         for step_in_epoch, x, y in self.batches.train_epoch(epoch, start_step):
             self.train_step(epoch, step_in_epoch, x, y)
             images += len(y) * self.dist.world
-            if bar.disable is False or not bar.disable:
+            if not bar.disable:
                 loss, correct, count = self.epoch_sums
                 rate = images / max(time.perf_counter() - t0, 1e-9)
                 bar.set_postfix(
