@@ -1,6 +1,7 @@
 """A run killed with SIGKILL at a random step and resumed with --resume auto ends with the same weights, bit
-for bit, as a run that was never interrupted (CPU, deterministic mode). Drop path and EMA are on, so the saved
-RNG state and the EMA file matter too."""
+for bit, as a run that was never interrupted (CPU, deterministic mode). Drop path, EMA,
+Mixup/CutMix and label smoothing are on, so the saved RNG state, the EMA file and the counter-seeded mixing
+matter too."""
 
 from __future__ import annotations
 
@@ -12,19 +13,8 @@ import torch
 
 from .util import popen, tokenmix, weights
 
-ARGS = (
-    "train",
-    "--model",
-    "convmixer_digits",
-    "--epochs",
-    "3",
-    "--set",
-    "drop_path=0.1",
-    "--set",
-    "ema=true",
-    "--set",
-    "checkpoint_every=3",
-)
+SETTINGS = ["drop_path=0.1", "ema=true", "mixup=0.2", "cutmix=0.5", "smoothing=0.1", "checkpoint_every=3"]
+ARGS = ("train", "--model", "convmixer_digits", "--epochs", "3", *(a for s in SETTINGS for a in ("--set", s)))
 
 
 def newest_step(run) -> int:
