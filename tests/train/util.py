@@ -20,7 +20,7 @@ def env(**extra: str) -> dict[str, str]:
     return out
 
 
-def tokenmix(*args: str, timeout: float = 120, **extra_env: str) -> subprocess.CompletedProcess:
+def tokenmix(*args: str, timeout: float = 240, **extra_env: str) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "tokenmix", *map(str, args)]
     return subprocess.run(cmd, env=env(**extra_env), capture_output=True, text=True, timeout=timeout)
 
