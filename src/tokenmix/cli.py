@@ -17,6 +17,8 @@ COMMANDS = {
     "list": ("list_models", "list the registered models with parameters, MACs and paper top-1"),
     "info": ("info", "print a model's structure, per-stage shapes, parameters and MACs"),
     "predict": ("predict", "top-5 classes for image files"),
+    "train": ("train", "train a model (default: a small ConvMixer on the bundled digits, seconds on a CPU)"),
+    "eval": ("eval", "top-1/top-5/loss, per-class accuracy and a confusion matrix of a checkpoint"),
 }
 
 USER_ERRORS = (

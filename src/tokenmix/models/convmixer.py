@@ -49,3 +49,29 @@ def convmixer_768_32(act: str = "relu") -> ModelCfg:
 @register_model(paper=PaperFacts("24.4", None, "76.94", _SRC), timm_name="convmixer_1024_20_ks9_p14", **_reg)
 def convmixer_1024_20_ks9_p14() -> ModelCfg:
     return convmixer(1024, 20, kernel=9, patch=14)
+
+
+# ---- small-image variants (no ImageNet figures: params/MACs/top-1 None) ------------------------------------
+_CIFAR_MEAN, _CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2471, 0.2435, 0.2616)
+_CIFAR = dict(family="convmixer", keymap="convmixer", mean=_CIFAR_MEAN, std=_CIFAR_STD, crop_pct=1.0)
+_CIFAR_SRC = "ConvMixer paper §4 / official CIFAR-10 script (h=256, d=8, k=5, p=2)"
+_DIGITS_SRC = "tokenmix: the default model of `tokenmix train` (8×8 grey digits)"
+
+
+@register_model(paper=PaperFacts(None, None, None, _CIFAR_SRC, img_size=32), **_CIFAR)
+def convmixer_256_8_cifar() -> ModelCfg:
+    """ConvMixer-256/8 as in the paper's CIFAR-10 experiments: patch 2 and kernel 5 on 32×32 images."""
+    return convmixer(256, 8, kernel=5, patch=2).replace(img_size=32, num_classes=10)
+
+
+@register_model(
+    paper=PaperFacts(None, None, None, _DIGITS_SRC, img_size=8),
+    family="convmixer",
+    keymap="convmixer",
+    mean=(0.5,),
+    std=(0.5,),
+    crop_pct=1.0,
+)
+def convmixer_digits() -> ModelCfg:
+    """A ConvMixer-64/4 with patch 1 and kernel 3 for scikit-learn's 8×8 digits: ~99 % in seconds."""
+    return convmixer(64, 4, kernel=3, patch=1).replace(img_size=8, in_chans=1, num_classes=10)

@@ -62,3 +62,12 @@ def gmlp_s16_224() -> ModelCfg:
 @register_model(paper=PaperFacts("73", "15.8", "81.6", _SRC), timm_name="gmlp_b16_224", **_reg)
 def gmlp_b16_224() -> ModelCfg:
     return gmlp(512)
+
+
+_SMALL_SRC = "tokenmix small-image config: gMLP-Ti proportions (d_ffn = 6 d) at d=128, 12 layers, patch 4"
+
+
+@register_model(paper=PaperFacts(None, None, None, _SMALL_SRC, img_size=32), **_reg)
+def gmlp_ti4_cifar() -> ModelCfg:
+    """gMLP for 32×32 inputs: 64 tokens of 4×4 patches, 12 layers of width 128."""
+    return gmlp(128, layers=12, patch=4).replace(img_size=32, num_classes=10)

@@ -18,7 +18,11 @@ SIZES = {"S": dict(C=512, layers=8), "B": dict(C=768, layers=12), "L": dict(C=10
 
 
 def mixer(size: str, patch: int, act: str = "gelu") -> ModelCfg:
-    C, layers = SIZES[size]["C"], SIZES[size]["layers"]
+    return mixer_cfg(SIZES[size]["C"], SIZES[size]["layers"], patch, act)
+
+
+def mixer_cfg(C: int, layers: int, patch: int, act: str = "gelu") -> ModelCfg:
+    """A Mixer of width C and depth `layers` with the paper's D_S = C/2 and D_C = 4C."""
     norm = part("layernorm", eps=1e-6)
     stage = StageCfg(
         depth=layers,
@@ -74,3 +78,29 @@ def mixer_l32_224(act: str = "gelu") -> ModelCfg:
 @register_model(paper=_facts("207", "71.76", "ImageNet-1k"), timm_name="mixer_l16_224", **_reg)
 def mixer_l16_224(act: str = "gelu") -> ModelCfg:
     return mixer("L", 16, act)
+
+
+_SMALL = "tokenmix small-image config: Mixer-S proportions (D_S = C/2, D_C = 4C) at C=256, 8 layers, patch 4"
+
+
+@register_model(paper=PaperFacts(None, None, None, _SMALL, img_size=32), **_reg)
+def mixer_s4_cifar(act: str = "gelu") -> ModelCfg:
+    """Mixer for 32×32 inputs: 64 tokens of 4×4 patches."""
+    return mixer_cfg(256, 8, 4, act).replace(img_size=32, num_classes=10)
+
+
+_DIGITS_SRC = "tokenmix: a LayerNorm model for 8×8 digits (DDP and resume tests)"
+
+
+@register_model(
+    paper=PaperFacts(None, None, None, _DIGITS_SRC, img_size=8),
+    family="mixer",
+    keymap="mixer",
+    mean=(0.5,),
+    std=(0.5,),
+    crop_pct=1.0,
+)
+def mixer_digits(act: str = "gelu") -> ModelCfg:
+    """A 2-layer Mixer of width 64 on 2×2 patches of 8×8 grey digits (16 tokens): no BatchNorm, so N ranks
+    train it exactly as one process does."""
+    return mixer_cfg(64, 2, 2, act).replace(img_size=8, in_chans=1, num_classes=10)

@@ -157,3 +157,19 @@ def poolformerv2_m36() -> ModelCfg:
 @register_model(paper=PaperFacts("73.3", "11.5", "82.6", _V2), timm_name="poolformerv2_m48", **_v2)
 def poolformerv2_m48() -> ModelCfg:
     return poolformer_v2("m48")
+
+
+_SMALL_SRC = "tokenmix small-image config: PoolFormer-S12 with a 3×3 stride-2 stem"
+
+
+@register_model(
+    paper=PaperFacts(None, None, None, _SMALL_SRC, img_size=32),
+    family="poolformer",
+    keymap="metaformer",
+    crop_pct=1.0,
+)
+def poolformer_s12_cifar(layer_scale: float = 1e-5) -> ModelCfg:
+    """PoolFormer-S12 for 32×32 inputs: the 7×7 stride-4 stem would leave a 1×1 map in stage 4, so the stem is
+    3×3 stride 2 (16, 8, 4, 2 pixels per side over the four stages)."""
+    cfg = poolformer_v1("s12", layer_scale)
+    return cfg.replace(stem=part("conv", kernel_size=3, stride=2, padding=1), img_size=32, num_classes=10)

@@ -76,3 +76,12 @@ def resmlp_36_224(layer_scale: float = 1e-6) -> ModelCfg:
 def resmlp_big_24_224(layer_scale: float = 1e-6) -> ModelCfg:
     """ResMLP-B24/8: patch 8, so 784 tokens."""
     return resmlp(24, 768, 8, layer_scale)
+
+
+_SMALL_SRC = "tokenmix small-image config: ResMLP-S12 layout at width 256, patch 4"
+
+
+@register_model(paper=PaperFacts(None, None, None, _SMALL_SRC, img_size=32), **_reg)
+def resmlp_12_cifar(layer_scale: float = 0.1) -> ModelCfg:
+    """ResMLP-12 for 32×32 inputs (64 tokens); LayerScale 0.1 is the official init for depth <= 18."""
+    return resmlp(12, 256, 4, layer_scale).replace(img_size=32, num_classes=10)

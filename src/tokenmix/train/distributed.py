@@ -1,0 +1,93 @@
+"""torchrun support: read the launcher's environment, start the process group, reduce metrics.
+
+Backend: NCCL on CUDA, gloo on CPU (timm's rule). c10d is unauthenticated: bind the rendezvous to 127.0.0.1
+(or a private network) — `torchrun --standalone` does.
+
+BatchNorm under DDP on CPU keeps per-rank statistics: nn.SyncBatchNorm refuses CPU tensors, so each rank
+normalises with its own share of the batch (ConvMixer, RepMLP). Models with LayerNorm/GroupNorm/Affine
+(Mixer, ResMLP, gMLP, PoolFormer, ViT) train identically, up to float summation order, on N ranks and on one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world > 1
+
+
+def pick_device(preference: str, local_rank: int) -> torch.device:
+    if preference == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device cuda requested but CUDA is not available")
+    if preference == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda", local_rank)
+
+
+def init_distributed(device_preference: str) -> DistInfo:
+    """One process, or the process group torchrun describes in WORLD_SIZE / RANK / LOCAL_RANK."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+    device = pick_device(device_preference, local_rank)
+    if world > 1 and not dist.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return DistInfo(rank, world, local_rank, device)
+
+
+def shutdown(info: DistInfo) -> None:
+    if info.enabled and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def all_sum(values: list[float], info: DistInfo) -> list[float]:
+    """Elementwise sum over ranks (float64, so counts stay exact)."""
+    if not info.enabled:
+        return values
+    t = torch.tensor(values, dtype=torch.float64, device=info.device)
+    dist.all_reduce(t)
+    return t.tolist()
+
+
+def any_rank(flag: bool, info: DistInfo) -> bool:
+    return all_sum([float(flag)], info)[0] > 0 if info.enabled else flag
+
+
+def gather_objects(obj: Any, info: DistInfo) -> list[Any]:
+    if not info.enabled:
+        return [obj]
+    out: list[Any] = [None] * info.world
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def broadcast_object(obj: Any, info: DistInfo) -> Any:
+    if not info.enabled:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def barrier(info: DistInfo) -> None:
+    if info.enabled:
+        dist.barrier()

@@ -1,0 +1,34 @@
+"""`tokenmix eval` on a trained checkpoint: JSON with top-1/top-5/loss/per-class accuracy, a confusion PNG;
+its top-1 equals the final top-1 the training run reported on the same test set."""
+
+from __future__ import annotations
+
+import json
+
+from .util import in_process
+
+
+def test_eval_reports_the_training_runs_accuracy_and_writes_a_confusion_png(finished_run, tmp_path, capsys):
+    code, out, err = in_process(
+        capsys,
+        "eval",
+        "mixer_digits",
+        "--checkpoint",
+        finished_run / "model.safetensors",
+        "--data",
+        "digits",
+        "--output",
+        tmp_path / "eval",
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    summary = json.loads((finished_run / "summary.json").read_text())
+    assert result["images"] == 360
+    assert abs(result["top1"] - summary["final_top1"]) < 1e-9
+    assert abs(result["loss"] - summary["final_loss"]) < 1e-5
+    assert result["top5"] >= result["top1"]
+    assert set(result["per_class_top1"]) == {str(i) for i in range(10)}
+    assert sum(map(sum, result["confusion"])) == 360
+    png = (tmp_path / "eval" / "confusion.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((tmp_path / "eval" / "eval.json").read_text())["top1"] == result["top1"]
