@@ -69,6 +69,11 @@ def test_malicious_pickle_is_refused_without_running_it(tmp_path: Path, monkeypa
     with pytest.raises(CheckpointError, match="refusing to unpickle"):
         tokenmix.create_model("gmlp_ti16_224", checkpoint_path=tmp_path / "evil.pth")
     assert not marker.exists()
+    # the same pickle under a .safetensors name: refused as a broken safetensors file, never unpickled
+    (tmp_path / "evil.pth").rename(tmp_path / "evil.safetensors")
+    with pytest.raises(CheckpointError, match="is not a readable safetensors file"):
+        tokenmix.create_model("gmlp_ti16_224", checkpoint_path=tmp_path / "evil.safetensors")
+    assert not marker.exists()
 
 
 def test_corrupt_and_mismatched_files_name_the_problem(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_list_prints_counted_figures_beside_the_paper(capsys) -> None:
-    code, out, _ = run(capsys, "list", "resmlp_*")
+    code, out, _ = run(capsys, "list", "resmlp_*_224")
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["model", "family", "params_m", "gmacs", "img_size", "paper_top1"]

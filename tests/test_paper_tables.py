@@ -32,10 +32,10 @@ def test_mac_count_matches_paper(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_paper_facts_name_a_source_and_a_deviation_only_with_a_reason(name: str) -> None:
+def test_paper_facts_name_a_source_and_widen_tolerance_only_with_a_reason(name: str) -> None:
     facts = MODELS.get(name).paper
     assert facts.source and facts.macs_kind in ("MACs", "FLOPs (=MACs)")
-    assert (facts.deviation is None) == (facts.deviation_tolerance == 0.0)
+    assert facts.deviation_tolerance == 0.0 or facts.deviation, "a widened tolerance needs its reason"
 
 
 def test_tolerance_follows_the_printed_precision() -> None:

@@ -40,7 +40,7 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
-    if is_safetensors(path):
+    if is_safetensors(path) or path.suffix == ".safetensors":  # torch.load too hands that suffix to safetensors
         try:
             return load_file(path)
         except (SafetensorError, OSError) as e:

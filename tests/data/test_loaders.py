@@ -69,13 +69,9 @@ def test_fashion_mnist_reads_idx_gz(tmp_path):
         write_idx(tmp_path / f"{split}-images-idx3-ubyte.gz", images[:n])
         write_idx(tmp_path / f"{split}-labels-idx1-ubyte.gz", np.arange(n, dtype=np.uint8))
     data = load_fashion_mnist(tmp_path)
-    assert data.x_train.shape == (6, 1, 28, 28) and torch.equal(
-        data.x_train[2, 0], torch.from_numpy(images[2])
-    )
+    assert data.x_train.shape == (6, 1, 28, 28) and torch.equal(data.x_train[2, 0], torch.from_numpy(images[2]))
     assert data.classes[9] == "ankle boot"
-    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(
-        gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x09abc")
-    )
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x09abc"))
     with pytest.raises(ValueError, match="header says"):
         load_fashion_mnist(tmp_path)
 
@@ -93,12 +89,8 @@ def test_a_batch_is_a_function_of_seed_epoch_step_and_ranks_partition_it():
     x2, _ = one.train_batch(epoch=4, step=7)
     assert torch.equal(x, x2)
     assert not torch.equal(x, one.train_batch(epoch=4, step=8)[0])
-    shards = [
-        ArrayBatches(data, 64, 3, (0.5,), (0.5,), 2, 0.5, Shard(r, 2)).train_batch(4, 7) for r in range(2)
-    ]
-    assert torch.equal(torch.cat([s[0] for s in shards]), x) and torch.equal(
-        torch.cat([s[1] for s in shards]), y
-    )
+    shards = [ArrayBatches(data, 64, 3, (0.5,), (0.5,), 2, 0.5, Shard(r, 2)).train_batch(4, 7) for r in range(2)]
+    assert torch.equal(torch.cat([s[0] for s in shards]), x) and torch.equal(torch.cat([s[1] for s in shards]), y)
 
 
 def test_crop_flip_moves_pixels_as_stated():

@@ -66,9 +66,7 @@ def test_empty_npz_data_set_is_refused(tmp_path, capsys):
 
 
 def test_npz_with_pickled_objects_is_refused(tmp_path, capsys):
-    path = write_npz(
-        tmp_path / "obj.npz", np.zeros((4, 4, 4, 3), np.uint8), classes=np.array([{"a": 1}], dtype=object)
-    )
+    path = write_npz(tmp_path / "obj.npz", np.zeros((4, 4, 4, 3), np.uint8), classes=np.array([{"a": 1}], dtype=object))
     code, _, err = in_process(capsys, "train", "--data", "npz", "--data-dir", path)
     assert_one_line_error(code, err, 2, "pickled object arrays")
 
@@ -82,9 +80,7 @@ def test_empty_image_folder_is_refused(tmp_path, capsys):
 
 
 def test_nan_loss_stops_with_exit_3_naming_the_step(tmp_path):
-    done = tokenmix(
-        "train", "--model", "mixer_digits", "--output", tmp_path / "run", TOKENMIX_TEST_NAN_AT_STEP="5"
-    )
+    done = tokenmix("train", "--model", "mixer_digits", "--output", tmp_path / "run", TOKENMIX_TEST_NAN_AT_STEP="5")
     assert_one_line_error(done.returncode, done.stderr, 3, "non-finite loss at step 5", "no update was made")
     assert not (tmp_path / "run" / "model.safetensors").exists()
 

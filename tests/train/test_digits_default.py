@@ -19,8 +19,7 @@ def test_train_without_arguments_reaches_98_percent_on_digits_in_under_60s(tmp_p
     assert match, done.stdout
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     print(
-        f"digits default: {summary['final_top1']:.2f}% in {summary['train_time_s']:.1f} s training, "
-        f"{wall:.1f} s wall"
+        f"digits default: {summary['final_top1']:.2f}% in {summary['train_time_s']:.1f} s training, {wall:.1f} s wall"
     )
     assert float(match.group(1)) >= 98.0
     assert summary["final_top1"] >= 98.0 and summary["model"] == "convmixer_digits"

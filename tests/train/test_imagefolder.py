@@ -18,9 +18,7 @@ def make_folder(root, per_class: int = 12):
                 pixels = rng.integers(0, 100, (12, 12, 3)) + 150 * label
                 Image.fromarray(pixels.astype(np.uint8)).save(d / f"{i}.png")
     good = (root / "train" / "dark" / "0.png").read_bytes()
-    (root / "train" / "dark" / "truncated.png").write_bytes(
-        good[: len(good) // 2]
-    )  # header parses, decode fails
+    (root / "train" / "dark" / "truncated.png").write_bytes(good[: len(good) // 2])  # header parses, decode fails
     (root / "train" / "light" / "not_an_image.jpg").write_bytes(b"hello")
     return root
 

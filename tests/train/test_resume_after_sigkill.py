@@ -45,7 +45,5 @@ def test_sigkill_at_a_random_step_then_resume_is_bit_identical(tmp_path):
         ours, theirs = weights(killed_dir / name), weights(tmp_path / "reference" / name)
         assert ours.keys() == theirs.keys()
         for key in ours:
-            assert torch.equal(ours[key], theirs[key]), (
-                f"{name}:{key} differs after resume (killed near step {target})"
-            )
+            assert torch.equal(ours[key], theirs[key]), f"{name}:{key} differs after resume (killed near step {target})"
     assert (killed_dir / "metrics.csv").read_text().splitlines()[1:] != []

@@ -16,10 +16,7 @@ def test_resuming_a_finished_run_trains_no_further(finished_run, tmp_path):
     before = weights(run / "model.safetensors")
     done = tokenmix("train", "--output", run, "--resume", "auto")
     assert done.returncode == 0, done.stderr
-    assert (
-        "resumed from" in done.stdout
-        and "epoch " not in done.stdout.split("resumed from")[1].split("\n", 1)[1]
-    )
+    assert "resumed from" in done.stdout and "epoch " not in done.stdout.split("resumed from")[1].split("\n", 1)[1]
     after = weights(run / "model.safetensors")
     assert all(torch.equal(before[k], after[k]) for k in before)
 

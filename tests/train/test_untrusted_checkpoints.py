@@ -53,9 +53,7 @@ def test_resume_refuses_a_malicious_optimizer_state(tmp_path, finished_run, monk
     for key, value in force.items():
         monkeypatch.setenv(key, value)
     marker = tmp_path / "pwned"
-    code, _, err = in_process(
-        capsys, "train", "--resume", tampered_copy(finished_run, tmp_path, "state.pt", marker)
-    )
+    code, _, err = in_process(capsys, "train", "--resume", tampered_copy(finished_run, tmp_path, "state.pt", marker))
     assert code == 2, err
     assert "refusing to unpickle" in last_line(err), err
     assert not marker.exists()

@@ -27,9 +27,7 @@ def tokenmix(*args: str, timeout: float = 240, **extra_env: str) -> subprocess.C
 
 def popen(*args: str, **extra_env: str) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "tokenmix", *map(str, args)]
-    return subprocess.Popen(
-        cmd, env=env(**extra_env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    return subprocess.Popen(cmd, env=env(**extra_env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def weights(path: Path) -> dict[str, torch.Tensor]:

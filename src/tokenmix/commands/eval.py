@@ -10,12 +10,8 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="a model name from `tokenmix list`")
-    parser.add_argument(
-        "--checkpoint", required=True, type=Path, help="weights: .safetensors (or weights-only .pth)"
-    )
-    parser.add_argument(
-        "--data", default="digits", help="digits, cifar10, cifar100, fashion_mnist, npz, imagefolder"
-    )
+    parser.add_argument("--checkpoint", required=True, type=Path, help="weights: .safetensors (or weights-only .pth)")
+    parser.add_argument("--data", default="digits", help="digits, cifar10, cifar100, fashion_mnist, npz, imagefolder")
     parser.add_argument("--data-dir", help="data set directory (npz: the file)")
     parser.add_argument("--img-size", type=int, help="input size (default: the data set's)")
     parser.add_argument(
@@ -56,9 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if "mean" in meta:  # the normalisation the weights were trained with wins
         batches.mean, batches.std = tuple(json.loads(meta["mean"])), tuple(json.loads(meta["std"]))
     device = pick_device(args.device, 0)
-    model = create_model(
-        args.name, num_classes=data.num_classes, in_chans=data.in_chans, img_size=data.img_size
-    )
+    model = create_model(args.name, num_classes=data.num_classes, in_chans=data.in_chans, img_size=data.img_size)
     load_state_dict_into(model, state_dict, f"checkpoint {args.checkpoint}", entry.keymap)
     counts = evaluate(model.to(device), batches.test_batches(args.batch_size), data.num_classes, device)
     classes = list(data.classes)

@@ -33,26 +33,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--recipe", default="digits", help=f"a packaged recipe ({', '.join(recipe_names())}) or a .json file"
     )
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override any config field"
-    )
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config field")
     for field, (flag, help_text) in FLAGS.items():
         parser.add_argument(flag, dest=f"field_{field}", default=None, metavar="X", help=help_text)
     parser.add_argument("--download", action="store_true", help="cifar10/100: download when missing")
     parser.add_argument("--output", type=Path, help="run directory (default: runs/<time>-<model>-<data>)")
-    parser.add_argument(
-        "--resume", help="a checkpoint or run directory, or 'auto' (the newest in --output, if any)"
-    )
+    parser.add_argument("--resume", help="a checkpoint or run directory, or 'auto' (the newest in --output, if any)")
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
 
 
 def explicit_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """Typed values of the fields given on the command line (flags and --set)."""
-    out = {
-        f: parse_value(f, getattr(args, f"field_{f}"))
-        for f in FLAGS
-        if getattr(args, f"field_{f}") is not None
-    }
+    out = {f: parse_value(f, getattr(args, f"field_{f}")) for f in FLAGS if getattr(args, f"field_{f}") is not None}
     if args.download:
         out["download"] = True
     for item in args.set:

@@ -56,28 +56,20 @@ def from_numpy(
         if x.ndim == 3:  # grey images without a channel axis
             xs[key] = x = x[..., None]
         if x.ndim != 4 or x.shape[-1] not in (1, 3) or x.shape[1] != x.shape[2]:
-            raise ValueError(
-                f"{name}: expected {key} of shape (N, H, W, C) with H == W and C in (1, 3), got {x.shape}"
-            )
+            raise ValueError(f"{name}: expected {key} of shape (N, H, W, C) with H == W and C in (1, 3), got {x.shape}")
         if len(x) == 0:
             raise ValueError(f"{name}: {key} is empty (0 images)")
     if xs["x_train"].shape[1:] != xs["x_test"].shape[1:]:
-        raise ValueError(
-            f"{name}: train images are {xs['x_train'].shape[1:]}, test images {xs['x_test'].shape[1:]}"
-        )
+        raise ValueError(f"{name}: train images are {xs['x_train'].shape[1:]}, test images {xs['x_test'].shape[1:]}")
     for x, (ykey, y) in zip(xs.values(), ys.items(), strict=True):
         if y.ndim != 1 or len(y) != len(x) or not np.issubdtype(y.dtype, np.integer):
             raise ValueError(f"{name}: expected {ykey} of {len(x)} integer labels, got {y.dtype} {y.shape}")
     num_classes = int(max(ys["y_train"].max(), ys["y_test"].max())) + 1
     if min(ys["y_train"].min(), ys["y_test"].min()) < 0:
         raise ValueError(f"{name}: labels must be >= 0")
-    names = (
-        tuple(str(c) for c in classes) if classes is not None else tuple(str(i) for i in range(num_classes))
-    )
+    names = tuple(str(c) for c in classes) if classes is not None else tuple(str(i) for i in range(num_classes))
     if len(names) < num_classes:
-        raise ValueError(
-            f"{name}: labels go up to {num_classes - 1} but only {len(names)} class names are given"
-        )
+        raise ValueError(f"{name}: labels go up to {num_classes - 1} but only {len(names)} class names are given")
     if num_classes < 2:
         raise ValueError(f"{name}: expected at least 2 classes, got {num_classes}")
     to_nchw = lambda x: torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))

@@ -21,9 +21,7 @@ def crop_flip_params(
     return dy, dx, flip
 
 
-def crop_flip(
-    x: torch.Tensor, padding: int, dy: torch.Tensor, dx: torch.Tensor, flip: torch.Tensor
-) -> torch.Tensor:
+def crop_flip(x: torch.Tensor, padding: int, dy: torch.Tensor, dx: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
     """x: (B, C, H, W) -> the (H, W) window at (dy, dx) of x zero-padded by `padding`; mirrored if `flip`."""
     b, _, h, w = x.shape
     if padding > 0:

@@ -46,9 +46,7 @@ class ArrayBatches:
         n = len(data.y_train)
         if n < batch_size:
             raise ValueError(f"{data.name}: {n} training images are fewer than the batch size {batch_size}")
-        self.steps_per_epoch = (
-            n // batch_size
-        )  # the last partial batch is dropped (every step is a full batch)
+        self.steps_per_epoch = n // batch_size  # the last partial batch is dropped (every step is a full batch)
         if batch_size % self.shard.world:
             raise ValueError(f"batch_size {batch_size} is not divisible by the {self.shard.world} processes")
         self.local_batch = batch_size // self.shard.world
@@ -72,9 +70,7 @@ class ArrayBatches:
             return x
         return F.interpolate(x, size=(self.img_size, self.img_size), mode="bilinear", align_corners=False)
 
-    def train_epoch(
-        self, epoch: int, start_step: int = 0
-    ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    def train_epoch(self, epoch: int, start_step: int = 0) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
         for step in range(start_step, self.steps_per_epoch):
             yield (step, *self.train_batch(epoch, step))
 

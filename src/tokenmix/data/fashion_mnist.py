@@ -41,9 +41,7 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
     except (OSError, EOFError) as e:
         raise ValueError(f"{path} is not a readable gzip file: {e}") from None
     if len(data) < 4 or data[:3] != b"\x00\x00\x08" or data[3] != ndim:
-        raise ValueError(
-            f"{path}: expected an IDX file of {ndim}-d unsigned bytes, got header {data[:4].hex()}"
-        )
+        raise ValueError(f"{path}: expected an IDX file of {ndim}-d unsigned bytes, got header {data[:4].hex()}")
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     body = np.frombuffer(data, np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(shape)):

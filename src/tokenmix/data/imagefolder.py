@@ -31,9 +31,7 @@ def scan(split_dir: Path, classes: list[str] | None = None) -> tuple[list[tuple[
     found = sorted(p.name for p in split_dir.iterdir() if p.is_dir())
     classes = classes or found
     if len(classes) < 2:
-        raise ValueError(
-            f"image folder {split_dir}: expected at least 2 class sub-folders, got {len(classes)}"
-        )
+        raise ValueError(f"image folder {split_dir}: expected at least 2 class sub-folders, got {len(classes)}")
     samples = [
         (p, label)
         for label, name in enumerate(classes)
@@ -42,9 +40,7 @@ def scan(split_dir: Path, classes: list[str] | None = None) -> tuple[list[tuple[
         if p.suffix.lower() in EXTENSIONS
     ]
     if not samples:
-        raise ValueError(
-            f"image folder {split_dir} is empty: no {'/'.join(sorted(EXTENSIONS))} files in its classes"
-        )
+        raise ValueError(f"image folder {split_dir} is empty: no {'/'.join(sorted(EXTENSIONS))} files in its classes")
     return samples, classes
 
 
@@ -135,9 +131,7 @@ class FolderBatches:
     def _collect(self, skipped: list[str]) -> None:
         self.skipped.update(p for s in skipped if s for p in s.split("\n"))
 
-    def train_epoch(
-        self, epoch: int, start_step: int = 0
-    ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    def train_epoch(self, epoch: int, start_step: int = 0) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
         order = epoch_permutation(len(self.train), self.seed, epoch).tolist()
         lo = self.shard.rank * self.local_batch
         batches = []

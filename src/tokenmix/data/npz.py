@@ -20,17 +20,13 @@ def load_npz(path: str | Path) -> ImageArrays:
         with np.load(path, allow_pickle=False) as f:
             missing = [k for k in REQUIRED if k not in f.files]
             if missing:
-                raise ValueError(
-                    f"npz data set {path} lacks {missing}; expected arrays {list(REQUIRED)} (+ classes)"
-                )
+                raise ValueError(f"npz data set {path} lacks {missing}; expected arrays {list(REQUIRED)} (+ classes)")
             arrays = {k: f[k] for k in REQUIRED}
             classes = [str(c) for c in f["classes"]] if "classes" in f.files else None
     except (OSError, EOFError) as e:  # not a zip, truncated, ...
         raise ValueError(f"npz data set {path} is not a readable .npz file: {e}") from None
     except ValueError as e:
         if "allow_pickle" in str(e):
-            raise ValueError(
-                f"npz data set {path} holds pickled object arrays; refusing to load them"
-            ) from None
+            raise ValueError(f"npz data set {path} holds pickled object arrays; refusing to load them") from None
         raise
     return from_numpy(path.stem, classes=classes, **arrays)

@@ -38,9 +38,7 @@ def model_mean_std(model: str, in_chans: int) -> tuple[tuple[float, ...], tuple[
 
 def check_channels(cfg: TrainCfg, name: str, in_chans: int) -> None:
     if cfg.in_chans is not None and cfg.in_chans != in_chans:
-        raise ValueError(
-            f"expected {cfg.in_chans}-channel images (in_chans={cfg.in_chans}), {name} has {in_chans}"
-        )
+        raise ValueError(f"expected {cfg.in_chans}-channel images (in_chans={cfg.in_chans}), {name} has {in_chans}")
 
 
 def open_data(cfg: TrainCfg, shard: Shard | None = None) -> tuple[Any, DataInfo]:
@@ -57,9 +55,7 @@ def open_data(cfg: TrainCfg, shard: Shard | None = None) -> tuple[Any, DataInfo]
     else:
         mean, std = model_mean_std(cfg.model, arrays.in_chans)
     img_size = cfg.img_size or arrays.img_size
-    batches = ArrayBatches(
-        arrays, cfg.batch_size, cfg.seed, mean, std, cfg.crop_padding, cfg.hflip, shard, img_size
-    )
+    batches = ArrayBatches(arrays, cfg.batch_size, cfg.seed, mean, std, cfg.crop_padding, cfg.hflip, shard, img_size)
     info = DataInfo(
         arrays.name,
         arrays.num_classes,
@@ -81,9 +77,7 @@ def _open_folder(cfg: TrainCfg, shard: Shard | None) -> tuple[FolderBatches, Dat
     img_size = cfg.img_size or 224
     mean, std = model_mean_std(cfg.model, 3)  # "data": statistics of a folder would need a pass over it
     data_cfg = MODELS.get(cfg.model).data_cfg
-    common = dict(
-        input_size=(3, img_size, img_size), mean=mean, std=std, interpolation=data_cfg["interpolation"]
-    )
+    common = dict(input_size=(3, img_size, img_size), mean=mean, std=std, interpolation=data_cfg["interpolation"])
     train_tf = create_transform(
         is_training=True, auto_augment=cfg.auto_augment, re_prob=cfg.reprob, hflip=cfg.hflip, **common
     )

@@ -34,9 +34,7 @@ class Counts:
     def per_class_pct(self) -> list[float | None]:
         """Recall of each class in %, None for a class with no test image."""
         totals, hits = self.confusion.sum(1), self.confusion.diagonal()
-        return [
-            None if t == 0 else 100.0 * h / t for h, t in zip(hits.tolist(), totals.tolist(), strict=True)
-        ]
+        return [None if t == 0 else 100.0 * h / t for h, t in zip(hits.tolist(), totals.tolist(), strict=True)]
 
 
 @torch.no_grad()

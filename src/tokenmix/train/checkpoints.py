@@ -112,8 +112,7 @@ def find_checkpoint(path: Path) -> Path:
         raise FileNotFoundError(f"resume: {path} does not exist")
     if path.is_file():
         raise CheckpointError(
-            f"resume: expected a checkpoint directory (with state.json) or a run directory, "
-            f"got the file {path}"
+            f"resume: expected a checkpoint directory (with state.json) or a run directory, got the file {path}"
         )
     if (path / "state.json").is_file():
         return path
@@ -141,9 +140,7 @@ def load_state(ckpt: Path) -> tuple[dict[str, Any], dict[str, Any]]:
             f"({str(e).splitlines()[0]})"
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(
-            f"resume: {path} is not a readable PyTorch file: {str(e).splitlines()[0]}"
-        ) from None
+        raise CheckpointError(f"resume: {path} is not a readable PyTorch file: {str(e).splitlines()[0]}") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"resume: {path} holds a {type(state).__name__}, expected a dict")
     return state, info

@@ -117,9 +117,7 @@ def parse_value(name: str, text: str) -> Any:
             return value
         return base(text)
     except ValueError:
-        raise ConfigError(
-            f"{name}: expected {base.__name__}{' or none' if optional else ''}, got {text!r}"
-        ) from None
+        raise ConfigError(f"{name}: expected {base.__name__}{' or none' if optional else ''}, got {text!r}") from None
 
 
 def unknown_key_message(name: str) -> str:
@@ -196,9 +194,7 @@ def validate(cfg: TrainCfg) -> None:
 # ---- recipes ---------------------------------------------------------------------------------------------
 def recipe_names() -> list[str]:
     return sorted(
-        p.name[:-5]
-        for p in resources.files("tokenmix").joinpath("recipes").iterdir()
-        if p.name.endswith(".json")
+        p.name[:-5] for p in resources.files("tokenmix").joinpath("recipes").iterdir() if p.name.endswith(".json")
     )
 
 
@@ -209,9 +205,7 @@ def load_recipe(name_or_path: str) -> dict[str, Any]:
         text = path.read_text()
     else:
         if name_or_path not in recipe_names():
-            raise ConfigError(
-                f"unknown recipe {name_or_path!r}; known: {', '.join(recipe_names())} (or a .json path)"
-            )
+            raise ConfigError(f"unknown recipe {name_or_path!r}; known: {', '.join(recipe_names())} (or a .json path)")
         text = resources.files("tokenmix").joinpath("recipes", f"{name_or_path}.json").read_text()
     try:
         values = json.loads(text)

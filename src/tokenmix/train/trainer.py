@@ -51,8 +51,7 @@ class Trainer:
         seed_everything(cfg.seed, info.rank, cfg.deterministic, cfg.threads)
         if self.batches.local_batch % cfg.grad_accum:
             raise ValueError(
-                f"the per-process batch {self.batches.local_batch} is not divisible "
-                f"by grad_accum {cfg.grad_accum}"
+                f"the per-process batch {self.batches.local_batch} is not divisible by grad_accum {cfg.grad_accum}"
             )
         self.steps_per_epoch = self.batches.steps_per_epoch
         self.total_steps = cfg.epochs * self.steps_per_epoch
@@ -91,9 +90,7 @@ class Trainer:
         cfg = self.cfg
         # filter_bias_and_bn: 1-d tensors (norms, biases, scales) and model.no_weight_decay() get no decay
         kwargs = dict(momentum=cfg.momentum, nesterov=True) if cfg.opt == "sgd" else {}
-        optimizer = create_optimizer_v2(
-            self.model, opt=cfg.opt, lr=cfg.lr, weight_decay=cfg.weight_decay, **kwargs
-        )
+        optimizer = create_optimizer_v2(self.model, opt=cfg.opt, lr=cfg.lr, weight_decay=cfg.weight_decay, **kwargs)
         warmup = min(round(cfg.warmup_epochs * self.steps_per_epoch), self.total_steps - 1)
         scheduler = CosineLRScheduler(
             optimizer,
@@ -201,11 +198,7 @@ class Trainer:
 
     # ---- the loop ------------------------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
-        tb = (
-            report.TensorBoard(self.run_dir / "tb", purge_step=self.step or None)
-            if self.dist.is_main
-            else None
-        )
+        tb = report.TensorBoard(self.run_dir / "tb", purge_step=self.step or None) if self.dist.is_main else None
         start_epoch = self.step // self.steps_per_epoch
         for epoch in range(start_epoch, self.cfg.epochs):
             self._train_epoch(epoch, start_step=self.step - epoch * self.steps_per_epoch)
@@ -268,15 +261,11 @@ class Trainer:
             autocast(self.device, self.amp),
             self.memory_format,
         )
-        loss_sum, top1, top5, count = all_sum(
-            [counts.loss_sum, counts.top1, counts.top5, counts.count], self.dist
-        )
+        loss_sum, top1, top5, count = all_sum([counts.loss_sum, counts.top1, counts.top5, counts.count], self.dist)
         return Counts(loss_sum, int(top1), int(top5), int(count), counts.confusion)
 
     def _end_epoch(self, epoch: int) -> dict[str, Any]:
-        loss_sum, correct, count = (
-            all_sum(self.epoch_sums, self.dist) if self.dist.enabled else self.epoch_sums
-        )
+        loss_sum, correct, count = all_sum(self.epoch_sums, self.dist) if self.dist.enabled else self.epoch_sums
         test = self.evaluate(self.model)
         ema_top1 = self.evaluate(self.ema.module).top1_pct if self.ema is not None else None
         row = dict(
@@ -312,9 +301,7 @@ class Trainer:
         skipped = sorted(getattr(self.batches, "skipped", ()))
         if skipped and self.dist.is_main:
             shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
-            print(
-                f"warning: skipped {len(skipped)} unreadable image(s): {shown}", file=sys.stderr, flush=True
-            )
+            print(f"warning: skipped {len(skipped)} unreadable image(s): {shown}", file=sys.stderr, flush=True)
 
     def _print(self, line: str) -> None:
         if self.dist.is_main:
@@ -362,9 +349,7 @@ class Trainer:
             epoch_sums=sums,
         )
         root = self.run_dir / "checkpoints"
-        checkpoints.save_checkpoint(
-            root, self.step, tensors, self._metadata(), state, info, self.cfg.keep_checkpoints
-        )
+        checkpoints.save_checkpoint(root, self.step, tensors, self._metadata(), state, info, self.cfg.keep_checkpoints)
 
     def _load(self, ckpt: Path) -> None:
         state, info = checkpoints.load_state(ckpt)
