@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..checkpoint import is_safetensors, load_state_dict_into, read_metadata, read_state_dict
+    from ..checkpoint import is_safetensors, load_state_dict_into, read_metadata, read_state_dict, to_tokenmix_keys
     from ..data.pipeline import open_data
     from ..evaluate import evaluate
     from ..evaluate.confusion import plot_confusion
@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         batches.mean, batches.std = tuple(json.loads(meta["mean"])), tuple(json.loads(meta["std"]))
     device = pick_device(args.device, 0)
     model = create_model(args.name, num_classes=data.num_classes, in_chans=data.in_chans, img_size=data.img_size)
-    load_state_dict_into(model, state_dict, f"checkpoint {args.checkpoint}", entry.keymap)
+    source = f"checkpoint {args.checkpoint}"
+    load_state_dict_into(model, to_tokenmix_keys(state_dict, model, entry.keymaps, source), source)
     counts = evaluate(model.to(device), batches.test_batches(args.batch_size), data.num_classes, device)
     classes = list(data.classes)
     result = dict(
