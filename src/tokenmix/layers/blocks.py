@@ -16,6 +16,8 @@ from ..config import StageCfg
 from ..registry import BLOCKS, MIXERS, MLPS, NORMS
 from .acts import make_act
 from .build import build
+from .fold import absorb_input_affine_, fold_norm_into, scale_output_
+from .norms import batchnorm_affine
 
 
 class Scale(nn.Module):
@@ -28,6 +30,18 @@ class Scale(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.scale.view(self.shape)
+
+
+class Shift(nn.Module):
+    """x + shift, one constant per channel: what is left of an inference BatchNorm whose scale went into a conv."""
+
+    def __init__(self, shift: torch.Tensor, layout: str) -> None:
+        super().__init__()
+        self.shape = (-1, 1, 1) if layout == "nchw" else (-1,)
+        self.register_buffer("shift", shift.detach().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.shift.view(self.shape)
 
 
 def optional_scale(dim: int, init: float | None, layout: str) -> nn.Module:
@@ -65,6 +79,21 @@ class MetaFormerBlock(nn.Module):
         x = self.res_scale2(x) + self.drop_path2(self.ls2(self.mlp(self.norm2(x))))
         return x
 
+    @torch.no_grad()
+    def merge(self) -> None:
+        """Inference form (tokenmix.deploy): LayerScale and norm affines folded into the projections beside them.
+
+        Channel branch: ls2 into the MLP's last layer, norm2's affine into its first. Token branch: the mixer
+        decides (`merge_branch`), since only it knows what commutes with it.
+        """
+        if isinstance(self.ls2, Scale) and hasattr(self.mlp, "scale_output_"):
+            self.mlp.scale_output_(self.ls2.scale)
+            self.ls2 = nn.Identity()
+        self.norm2 = fold_norm_into(self.norm2, self.mlp)
+        merge_branch = getattr(self.token_mixer, "merge_branch", None)
+        if merge_branch is not None:
+            self.norm1, self.token_mixer, self.ls1 = merge_branch(self.norm1, self.ls1)
+
 
 @BLOCKS.decorator("convmixer")
 class ConvMixerBlock(nn.Module):
@@ -89,6 +118,36 @@ class ConvMixerBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.drop_path1(self.norm1(self.act1(self.token_mixer(x))))
         return self.norm2(self.act2(self.mlp(x)))
+
+    @torch.no_grad()
+    def merge(self) -> None:
+        """Inference form (tokenmix.deploy). BatchNorm sits after the activation, so it cannot go into the conv
+        before it in general, and the next layer takes it only in part:
+
+        - norm1 = a1 * y + c1 feeds only the 1x1 conv (through the residual sum), so c1 goes exactly into that
+          conv's bias (a 1x1 conv has no padding); a1 stays as a Scale on the branch.
+        - norm2 = a2 * y + c2 is the next block's input *and* residual, and the next depthwise conv pads with
+          zeros, where c2 would have to appear: c2 cannot go forward exactly, so it stays as a Shift.
+        - With ReLU (ConvMixer-768/32), relu(a * v) = a * relu(v) for a >= 0: a non-negative BN scale goes
+          backward into the conv before the activation, leaving nothing (norm1) or the Shift (norm2).
+        """
+        if not isinstance(self.norm1, nn.BatchNorm2d):
+            return
+        scale1, shift1 = batchnorm_affine(self.norm1)
+        absorb_input_affine_(self.mlp, None, shift1)
+        self.norm1 = self._fold_through_act(self.token_mixer, self.act1, scale1, None)
+        scale2, shift2 = batchnorm_affine(self.norm2)
+        self.norm2 = self._fold_through_act(self.mlp, self.act2, scale2, shift2)
+
+    @staticmethod
+    def _fold_through_act(conv: nn.Conv2d, act: nn.Module, scale: torch.Tensor, shift: torch.Tensor | None) -> nn.Module:
+        """What is left of `act -> (x * scale + shift)` after moving what it can into `conv`."""
+        if isinstance(act, nn.ReLU) and bool((scale >= 0).all()):
+            scale_output_(conv, scale)
+            return nn.Identity() if shift is None else Shift(shift, "nchw")
+        rest = Scale(scale.numel(), 1.0, "nchw")
+        rest.scale.copy_(scale)
+        return rest if shift is None else nn.Sequential(rest, Shift(shift, "nchw"))
 
 
 @BLOCKS.decorator("gated")

@@ -81,6 +81,15 @@ class ConvMixerStem(PatchEmbed):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(self.act(self.proj(x)))
 
+    @torch.no_grad()
+    def merge(self) -> None:
+        """BatchNorm after the activation: see ConvMixerBlock.merge (a ReLU lets its scale into the conv)."""
+        from .blocks import ConvMixerBlock
+        from .norms import batchnorm_affine
+
+        if isinstance(self.norm, nn.BatchNorm2d):
+            self.norm = ConvMixerBlock._fold_through_act(self.proj, self.act, *batchnorm_affine(self.norm))
+
 
 @STEMS.decorator("vit")
 class ViTEmbed(PatchEmbed):
