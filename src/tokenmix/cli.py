@@ -17,6 +17,8 @@ COMMANDS = {
     "list": ("list_models", "list the registered models with parameters, MACs and paper top-1"),
     "info": ("info", "print a model's structure, per-stage shapes, parameters and MACs"),
     "predict": ("predict", "top-5 classes for image files"),
+    "bench": ("bench", "speed, MACs and memory, optionally against timm's model with the same weights"),
+    "export": ("export", "export to ONNX, TorchScript or an ExportedProgram, with a parity check"),
 }
 
 USER_ERRORS = (ValueError, KeyError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)

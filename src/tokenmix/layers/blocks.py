@@ -115,8 +115,11 @@ class ConvMixerBlock(nn.Module):
         self.act2 = make_act(act)
         self.norm2 = build(NORMS, stage.norm, dim=dim, layout=layout)
 
+        self.register_buffer("branch_scale", None)  # set by merge(): norm1's scale, fused into the residual add
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop_path1(self.norm1(self.act1(self.token_mixer(x))))
+        y = self.drop_path1(self.norm1(self.act1(self.token_mixer(x))))
+        x = x + y if self.branch_scale is None else torch.addcmul(x, y, self.branch_scale.view(-1, 1, 1))
         return self.norm2(self.act2(self.mlp(x)))
 
     @torch.no_grad()
@@ -125,29 +128,34 @@ class ConvMixerBlock(nn.Module):
         before it in general, and the next layer takes it only in part:
 
         - norm1 = a1 * y + c1 feeds only the 1x1 conv (through the residual sum), so c1 goes exactly into that
-          conv's bias (a 1x1 conv has no padding); a1 stays as a Scale on the branch.
-        - norm2 = a2 * y + c2 is the next block's input *and* residual, and the next depthwise conv pads with
-          zeros, where c2 would have to appear: c2 cannot go forward exactly, so it stays as a Shift.
+          conv's bias (a 1x1 conv has no padding); a1 joins the residual add as one addcmul.
+        - norm2 = a2 * y + c2 is the next block's input *and* its residual, and the next depthwise conv pads
+          with zeros where c2 would have to appear: it cannot go forward exactly, so it stays.
         - With ReLU (ConvMixer-768/32), relu(a * v) = a * relu(v) for a >= 0: a non-negative BN scale goes
-          backward into the conv before the activation, leaving nothing (norm1) or the Shift (norm2).
+          backward into the conv before the activation, leaving nothing of norm1 and a Shift of norm2.
         """
         if not isinstance(self.norm1, nn.BatchNorm2d):
             return
         scale1, shift1 = batchnorm_affine(self.norm1)
         absorb_input_affine_(self.mlp, None, shift1)
-        self.norm1 = self._fold_through_act(self.token_mixer, self.act1, scale1, None)
-        scale2, shift2 = batchnorm_affine(self.norm2)
-        self.norm2 = self._fold_through_act(self.mlp, self.act2, scale2, shift2)
+        self.norm1 = nn.Identity()
+        if not fold_scale_through_relu_(self.token_mixer, self.act1, scale1):
+            self.branch_scale = scale1.clone()
+        self.norm2 = fold_batchnorm_through_relu(self.mlp, self.act2, self.norm2)
 
-    @staticmethod
-    def _fold_through_act(conv: nn.Conv2d, act: nn.Module, scale: torch.Tensor, shift: torch.Tensor | None) -> nn.Module:
-        """What is left of `act -> (x * scale + shift)` after moving what it can into `conv`."""
-        if isinstance(act, nn.ReLU) and bool((scale >= 0).all()):
-            scale_output_(conv, scale)
-            return nn.Identity() if shift is None else Shift(shift, "nchw")
-        rest = Scale(scale.numel(), 1.0, "nchw")
-        rest.scale.copy_(scale)
-        return rest if shift is None else nn.Sequential(rest, Shift(shift, "nchw"))
+
+def fold_scale_through_relu_(conv: nn.Conv2d, act: nn.Module, scale: torch.Tensor) -> bool:
+    """relu(conv(x)) * scale == relu(conv'(x)) when scale >= 0; False (nothing changed) otherwise."""
+    if not isinstance(act, nn.ReLU) or not bool((scale >= 0).all()):
+        return False
+    scale_output_(conv, scale)
+    return True
+
+
+def fold_batchnorm_through_relu(conv: nn.Conv2d, act: nn.Module, bn: nn.BatchNorm2d) -> nn.Module:
+    """What is left of `conv -> act -> bn` after moving bn's scale into conv where a ReLU allows it."""
+    scale, shift = batchnorm_affine(bn)
+    return Shift(shift, "nchw") if fold_scale_through_relu_(conv, act, scale) else bn
 
 
 @BLOCKS.decorator("gated")

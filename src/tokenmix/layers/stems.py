@@ -84,11 +84,10 @@ class ConvMixerStem(PatchEmbed):
     @torch.no_grad()
     def merge(self) -> None:
         """BatchNorm after the activation: see ConvMixerBlock.merge (a ReLU lets its scale into the conv)."""
-        from .blocks import ConvMixerBlock
-        from .norms import batchnorm_affine
+        from .blocks import fold_batchnorm_through_relu
 
         if isinstance(self.norm, nn.BatchNorm2d):
-            self.norm = ConvMixerBlock._fold_through_act(self.proj, self.act, *batchnorm_affine(self.norm))
+            self.norm = fold_batchnorm_through_relu(self.proj, self.act, self.norm)
 
 
 @STEMS.decorator("vit")
