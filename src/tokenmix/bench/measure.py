@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..counting import count_macs, count_params
+from ..counting import count_macs, count_params, meta_model
 from ..deploy import deploy, is_conv_heavy
-from ..factory import create_model
+from ..factory import create_model, model_cfg
 from .memory import peak_rss_delta_mb
 from .timing import interleaved, median, speedup
 from .twin import randomize_weights_, timm_twin
@@ -83,7 +83,9 @@ def inference_fn(model: nn.Module, x: torch.Tensor, dtype: str, device: str) -> 
     return run
 
 
-def train_step_fn(model: nn.Module, x: torch.Tensor, dtype: str, device: str, num_classes: int) -> Callable[[], object]:
+def train_step_fn(
+    model: nn.Module, x: torch.Tensor, dtype: str, device: str, num_classes: int
+) -> Callable[[], object]:
     """One step: forward, cross-entropy, backward, AdamW update, zero_grad."""
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
@@ -127,12 +129,22 @@ def measure(name: str, settings: Settings) -> list[dict]:
     if settings.train:
         tb = settings.train_batch or settings.batch
         x_train = torch.randn(tb, model.in_chans, size, size, generator=gen).to(dev)
-        steps = {"tokenmix": train_step_fn(fast_form(model, settings, True), x_train, settings.dtype, dev, model.num_classes)}
+        steps = {
+            "tokenmix": train_step_fn(
+                fast_form(model, settings, True), x_train, settings.dtype, dev, model.num_classes
+            )
+        }
         if twin is not None:
             steps["timm"] = train_step_fn(copy.deepcopy(twin), x_train, "fp32", dev, model.num_classes)
         t_train = interleaved(steps, settings.rounds, settings.warmup)
         for impl in steps:
             rows[impl]["train_img_s"] = round(tb / median(t_train[impl]), 2)
+    if settings.dtype != "fp32":
+        from .agreement import top1_agreement
+
+        rows["tokenmix"]["top1_agree_fp32"] = round(
+            top1_agreement(model, sides["tokenmix"][0], x_batch, settings.dtype), 3
+        )
     if twin is not None:
         ours = rows["tokenmix"]
         ours["ratio_infer"] = _ratio(t_infer)
@@ -148,15 +160,27 @@ def measure_sweep(name: str, sizes: list[int], settings: Settings) -> list[dict]
     Models whose weights are sized by the token count (token MLPs, position embeddings) take only their
     own size: they get one row with a note instead.
     """
+    probe = meta_model(model_cfg(name))
     rows = []
     for size in sizes:
-        probe = create_model(name)
         if probe.fixed_input_size and size != probe.img_size:
-            rows.append(dict(model=name, impl="tokenmix", img_size=size, note="fixed-size model (token-count-sized weights)"))
+            rows.append(
+                dict(
+                    model=name,
+                    impl="tokenmix",
+                    img_size=size,
+                    note="fixed-size model (token-count-sized weights)",
+                )
+            )
             continue
         sub = Settings(**{**settings.__dict__, "img_size": size, "train": False})
         for row in measure(name, sub):
-            rows.append({k: row.get(k) for k in ("model", "impl", "img_size", "dtype", "gmacs", "infer_img_s", "ratio_infer")})
+            rows.append(
+                {
+                    k: row.get(k)
+                    for k in ("model", "impl", "img_size", "dtype", "gmacs", "infer_img_s", "ratio_infer")
+                }
+            )
     return rows
 
 

@@ -28,7 +28,11 @@ def plot(sweep_rows: list[dict], benched: list[str], path: Path) -> Path:
     measured = [r for r in sweep_rows if r.get("infer_img_s") is not None]
     for name in dict.fromkeys(r["model"] for r in measured):
         for impl, style in (("tokenmix", "-o"), ("timm", "--x")):
-            pts = sorted((r["img_size"], r["infer_img_s"], r["gmacs"]) for r in measured if r["model"] == name and r["impl"] == impl)
+            pts = sorted(
+                (r["img_size"], r["infer_img_s"], r["gmacs"])
+                for r in measured
+                if r["model"] == name and r["impl"] == impl
+            )
             if not pts:
                 continue
             sizes, speed, macs = zip(*pts, strict=True)
@@ -37,9 +41,13 @@ def plot(sweep_rows: list[dict], benched: list[str], path: Path) -> Path:
                 ax_macs.plot(sizes, macs, "-o", label=name)
     fixed = sorted({r["model"] for r in sweep_rows if r.get("note")})
     ax_speed.set(xlabel="image size (px)", ylabel="images / s", title="inference throughput", yscale="log")
-    ax_macs.set(xlabel="image size (px)", ylabel="GMACs / image", title="MACs (torch flop counter)", yscale="log")
+    ax_macs.set(
+        xlabel="image size (px)", ylabel="GMACs / image", title="MACs (torch flop counter)", yscale="log"
+    )
     if fixed:
-        ax_macs.text(0.02, 0.02, "fixed-size, not swept: " + ", ".join(fixed), transform=ax_macs.transAxes, fontsize=7)
+        ax_macs.text(
+            0.02, 0.02, "fixed-size, not swept: " + ", ".join(fixed), transform=ax_macs.transAxes, fontsize=7
+        )
     for ax in (ax_speed, ax_macs):
         if ax.lines:
             ax.legend(fontsize=7)
@@ -52,7 +60,12 @@ def plot(sweep_rows: list[dict], benched: list[str], path: Path) -> Path:
         for m, t, name in pts:
             if name in benched:
                 ax_acc.annotate(name, (m, t), fontsize=7)
-    ax_acc.set(xlabel="GMACs (paper)", ylabel="ImageNet-1k top-1 % (paper)", title="accuracy vs MACs (paper figures)", xscale="log")
+    ax_acc.set(
+        xlabel="GMACs (paper)",
+        ylabel="ImageNet-1k top-1 % (paper)",
+        title="accuracy vs MACs (paper figures)",
+        xscale="log",
+    )
     ax_acc.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -21,6 +21,7 @@ COLUMNS = [
     ("ratio_infer", "x infer"),
     ("ratio_latency", "x b1"),
     ("ratio_train", "x train"),
+    ("top1_agree_fp32", "top1=fp32"),
     ("note", "note"),
 ]
 

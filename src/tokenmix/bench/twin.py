@@ -21,7 +21,7 @@ def timm_twin(name: str, model: nn.Module, **timm_options) -> nn.Module:
     if entry.timm_name is None or entry.keymap is None:
         raise ValueError(f"{name} has no timm counterpart")
     options = dict(pretrained=False, num_classes=model.num_classes)
-    if not model.fixed_input_size and model.img_size != 224:
+    if model.img_size != 224:
         options["img_size"] = model.img_size
     options.update(timm_options)
     try:

@@ -15,12 +15,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("names", nargs="+", metavar="NAME", help="model names from `tokenmix list`")
     parser.add_argument("--img-size", type=int, default=None, help="input resolution (default: the model's)")
     parser.add_argument("--batch", type=int, default=16, help="batch for throughput and the training step")
-    parser.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32", help="tokenmix side: fp32 or bf16 autocast")
+    parser.add_argument(
+        "--dtype", choices=("fp32", "bf16"), default="fp32", help="tokenmix side: fp32 or bf16 autocast"
+    )
     parser.add_argument("--compile", action="store_true", help="torch.compile the tokenmix side")
     parser.add_argument("--no-deploy", action="store_true", help="time inference on the un-fused model")
     parser.add_argument("--no-train", action="store_true", help="skip the training step")
-    parser.add_argument("--vs-timm", action="store_true", help="also time timm's eager fp32 model with the same weights")
-    parser.add_argument("--sweep-img-size", default=None, help="comma-separated resolutions, e.g. 64,128,224,384")
+    parser.add_argument(
+        "--vs-timm", action="store_true", help="also time timm's eager fp32 model with the same weights"
+    )
+    parser.add_argument(
+        "--sweep-img-size", default=None, help="comma-separated resolutions, e.g. 64,128,224,384"
+    )
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds (medians are reported)")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
@@ -31,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="keep",
         help="tcmalloc: restart under LD_PRELOAD=libtcmalloc (both sides share it; see the README's Speed section)",
     )
-    parser.add_argument("--out", type=Path, default=Path("tokenmix-bench"), help="folder for bench.csv/json/png")
+    parser.add_argument(
+        "--out", type=Path, default=Path("tokenmix-bench"), help="folder for bench.csv/json/png"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
         allocator=allocator.current(),
         memory_method="peak RSS growth during one batch-B inference call (VmHWM - VmRSS after returning free pages)",
     )
-    print(f"# {env['date']}, {env['machine']}, torch {env['torch']}, allocator {env['allocator']}", flush=True)
+    print(
+        f"# {env['date']}, {env['machine']}, torch {env['torch']}, allocator {env['allocator']}", flush=True
+    )
     if env["allocator"] == "glibc" and allocator.find_tcmalloc():
         print("# tip: --allocator tcmalloc runs both sides without glibc's mmap churn (often 1.2-1.6x eager)")
     rows = []
@@ -90,5 +100,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         plot([], args.names, args.out / "bench.png")
     write_json(payload, args.out / "bench.json")
-    print(f"\nwrote {args.out}/bench.csv, bench.json, bench.png" + (", sweep.csv" if args.sweep_img_size else ""))
+    print(
+        f"\nwrote {args.out}/bench.csv, bench.json, bench.png"
+        + (", sweep.csv" if args.sweep_img_size else "")
+    )
     return 0

@@ -13,14 +13,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..export.formats import FORMATS
 
     parser.add_argument("name", help="a model name from `tokenmix list`")
-    parser.add_argument("--checkpoint", required=True, help=".safetensors or .pth weights (tokenmix or timm keys)")
+    parser.add_argument(
+        "--checkpoint", required=True, help=".safetensors or .pth weights (tokenmix or timm keys)"
+    )
     parser.add_argument("--format", choices=FORMATS, default="onnx")
-    parser.add_argument("--deploy", action="store_true", help="export the fused inference form (tokenmix.deploy)")
-    parser.add_argument("--out", type=Path, default=None, help="output file (default: NAME + the format's suffix)")
+    parser.add_argument(
+        "--deploy", action="store_true", help="export the fused inference form (tokenmix.deploy)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output file (default: NAME + the format's suffix)"
+    )
     parser.add_argument("--img-size", type=int, default=None, help="input resolution (default: the model's)")
     parser.add_argument("--num-classes", type=int, default=1000)
-    parser.add_argument("--exporter", choices=("dynamo", "torchscript"), default="dynamo", help="ONNX exporter")
-    parser.add_argument("--tolerance", type=float, default=1e-4, help="parity tolerance (max relative difference)")
+    parser.add_argument(
+        "--exporter", choices=("dynamo", "torchscript"), default="dynamo", help="ONNX exporter"
+    )
+    parser.add_argument(
+        "--tolerance", type=float, default=1e-4, help="parity tolerance (max relative difference)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

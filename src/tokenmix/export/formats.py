@@ -25,7 +25,9 @@ def _batch_dim() -> dict[int, object]:
     return {0: torch.export.Dim("batch", min=1, max=MAX_BATCH)}
 
 
-def export_model(model: nn.Module, fmt: str, path: Path, example: torch.Tensor, exporter: str = "dynamo") -> Path:
+def export_model(
+    model: nn.Module, fmt: str, path: Path, example: torch.Tensor, exporter: str = "dynamo"
+) -> Path:
     """Write `model` (eval mode) to `path` in format `fmt`; `example` fixes everything but the batch size."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -48,6 +50,8 @@ def _export_onnx(model: nn.Module, path: Path, example: torch.Tensor, exporter: 
         torch.onnx.export(model, (example,), str(path), dynamic_shapes=(_batch_dim(),), dynamo=True, **names)
     elif exporter == "torchscript":
         axes = {"images": {0: "batch"}, "logits": {0: "batch"}}
-        torch.onnx.export(model, (example,), str(path), dynamic_axes=axes, dynamo=False, opset_version=17, **names)
+        torch.onnx.export(
+            model, (example,), str(path), dynamic_axes=axes, dynamo=False, opset_version=17, **names
+        )
     else:
         raise ValueError(f"exporter must be 'dynamo' or 'torchscript', got {exporter!r}")

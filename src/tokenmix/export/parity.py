@@ -59,6 +59,8 @@ def check_parity(
         expected = reference.eval()(x).numpy()
         got = np.asarray(run(x))
         if got.shape != expected.shape:
-            raise ValueError(f"exported {fmt} returned shape {got.shape} for batch {b}, eager {expected.shape}")
+            raise ValueError(
+                f"exported {fmt} returned shape {got.shape} for batch {b}, eager {expected.shape}"
+            )
         worst = max(worst, float(np.abs(got - expected).max() / max(np.abs(expected).max(), 1e-12)))
     return ParityReport(fmt, runtime, tuple(batches), worst, tolerance)

@@ -33,7 +33,10 @@ class Scale(nn.Module):
 
 
 class Shift(nn.Module):
-    """x + shift, one constant per channel: what is left of an inference BatchNorm whose scale went into a conv."""
+    """x + shift, one constant per channel: what is left of an inference BatchNorm whose scale went into a conv.
+
+    Only merge() creates it, always right after an activation, whose fresh output it may overwrite (inference).
+    """
 
     def __init__(self, shift: torch.Tensor, layout: str) -> None:
         super().__init__()
@@ -41,7 +44,26 @@ class Shift(nn.Module):
         self.register_buffer("shift", shift.detach().clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.shift.view(self.shape)
+        shift = self.shift.view(self.shape)
+        return (
+            x.add_(shift)
+            if not torch.is_grad_enabled() and x.dtype == torch.result_type(x, shift)
+            else x + shift
+        )
+
+
+def residual_add(x: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
+    """x + branch. Without autograd (inference), written into `branch`, the branch's fresh output, when that
+    changes nothing but the allocation: same shape, the result's dtype (not a bf16 branch under autocast), no
+    aliasing. Eager CPU inference pays for every new activation (glibc mmaps large ones), so this is ~5-10 %."""
+    if (
+        not torch.is_grad_enabled()
+        and branch.shape == x.shape
+        and branch.dtype == torch.result_type(branch, x)
+        and branch.data_ptr() != x.data_ptr()
+    ):
+        return branch.add_(x)
+    return x + branch
 
 
 def optional_scale(dim: int, init: float | None, layout: str) -> nn.Module:
@@ -56,8 +78,8 @@ def drop_path_or_identity(rate: float) -> nn.Module:
 class MetaFormerBlock(nn.Module):
     """The general MetaFormer block (Yu et al. 2022, Eq. 1-3), pre-norm, two residual branches:
 
-        x = rs1 * x + drop_path(ls1 * token_mixer(norm1(x)))
-        x = rs2 * x + drop_path(ls2 * mlp(norm2(x)))
+    x = rs1 * x + drop_path(ls1 * token_mixer(norm1(x)))
+    x = rs2 * x + drop_path(ls2 * mlp(norm2(x)))
     """
 
     def __init__(self, stage: StageCfg, ctx: dict[str, Any], drop_path: float) -> None:
@@ -75,9 +97,8 @@ class MetaFormerBlock(nn.Module):
         self.drop_path2 = drop_path_or_identity(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.res_scale1(x) + self.drop_path1(self.ls1(self.token_mixer(self.norm1(x))))
-        x = self.res_scale2(x) + self.drop_path2(self.ls2(self.mlp(self.norm2(x))))
-        return x
+        x = residual_add(self.res_scale1(x), self.drop_path1(self.ls1(self.token_mixer(self.norm1(x)))))
+        return residual_add(self.res_scale2(x), self.drop_path2(self.ls2(self.mlp(self.norm2(x)))))
 
     @torch.no_grad()
     def merge(self) -> None:
@@ -115,11 +136,17 @@ class ConvMixerBlock(nn.Module):
         self.act2 = make_act(act)
         self.norm2 = build(NORMS, stage.norm, dim=dim, layout=layout)
 
-        self.register_buffer("branch_scale", None)  # set by merge(): norm1's scale, fused into the residual add
+        self.register_buffer(
+            "branch_scale", None
+        )  # set by merge(): norm1's scale, fused into the residual add
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.drop_path1(self.norm1(self.act1(self.token_mixer(x))))
-        x = x + y if self.branch_scale is None else torch.addcmul(x, y, self.branch_scale.view(-1, 1, 1))
+        x = (
+            residual_add(x, y)
+            if self.branch_scale is None
+            else torch.addcmul(x, y, self.branch_scale.view(-1, 1, 1))
+        )
         return self.norm2(self.act2(self.mlp(x)))
 
     @torch.no_grad()
@@ -142,6 +169,9 @@ class ConvMixerBlock(nn.Module):
         if not fold_scale_through_relu_(self.token_mixer, self.act1, scale1):
             self.branch_scale = scale1.clone()
         self.norm2 = fold_batchnorm_through_relu(self.mlp, self.act2, self.norm2)
+        for act in (self.act1, self.act2):
+            if isinstance(act, nn.ReLU):
+                act.inplace = True  # on the conv's fresh output; a deployed model is not trained
 
 
 def fold_scale_through_relu_(conv: nn.Conv2d, act: nn.Module, scale: torch.Tensor) -> bool:
@@ -173,4 +203,4 @@ class GatedBlock(nn.Module):
         self.drop_path1 = drop_path_or_identity(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.drop_path1(self.mlp(self.norm1(x)))
+        return residual_add(x, self.drop_path1(self.mlp(self.norm1(x))))

@@ -38,7 +38,9 @@ class Pooling(PerChannelLinear, nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.pool(x)
-        return y - x if self.subtract_input else y
+        if not self.subtract_input:
+            return y
+        return y.sub_(x) if not torch.is_grad_enabled() else y - x  # in place on pool's fresh output
 
 
 @MIXERS.decorator("identity")
