@@ -4,7 +4,7 @@ For each model, one round runs every variant once -- timm eager fp32 (the refere
 tokenmix deployed bf16 autocast -- and a ratio is the median over rounds of (timm time / tokenmix time) taken
 within each round. Training: one AdamW step of each model at 32x32 (conv models channels_last on our side).
 
-    PYTHONPATH=src python bench/speed_vs_timm.py [--rounds 5] [--batch 16] [--threads 2] [--allocator tcmalloc]
+    PYTHONPATH=src python bench/speed_vs_timm.py [--rounds 5] [--batch 16] [--allocator tcmalloc]
 
 Prints a markdown table and writes bench/speed_vs_timm.csv. Evidence and machine: see README.md, "Speed".
 """
@@ -113,9 +113,10 @@ def main() -> int:
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
     torch.set_num_threads(args.threads)
     print(
-        f"<!-- {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, {args.threads} threads, "
-        f"torch {torch.__version__}, allocator {allocator.current()}, batch {args.batch} at 224 / train batch "
-        f"{args.train_batch} at 32, {args.rounds} rounds; ratio = median [min–max] of same-round timm/tokenmix -->",
+        f"<!-- {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, "
+        f"{args.threads} threads, torch {torch.__version__}, allocator {allocator.current()}, "
+        f"batch {args.batch} at 224 / train batch {args.train_batch} at 32, {args.rounds} rounds; "
+        "ratio = median [min–max] of same-round timm/tokenmix -->",
         flush=True,
     )
     rows = []

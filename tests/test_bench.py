@@ -1,5 +1,5 @@
-"""tokenmix bench: its measurements, its ratios and its outputs (tiny settings: these test the harness, not the
-speed)."""
+"""tokenmix bench: its measurements, its ratios and its outputs (tiny settings: these test the harness, not
+the speed)."""
 
 from __future__ import annotations
 

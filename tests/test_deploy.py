@@ -15,7 +15,7 @@ from .helpers import max_rel_diff, randomize_
 
 
 def random_model(name: str, img_size: int | None = None) -> tokenmix.MetaFormer:
-    """A model with random O(1) weights, built without paying for its weight init (meta device, then filled)."""
+    """A model with random O(1) weights, built without paying for its weight init (meta, then filled)."""
     options = {} if img_size is None else {"img_size": img_size}
     with torch.device("meta"):
         model = tokenmix.create_model(name, **options)
@@ -33,7 +33,7 @@ def input_size(model: tokenmix.MetaFormer) -> int:
 
 
 def elementwise_parts(model: nn.Module) -> int:
-    """Per-channel affine passes left in the forward: Scale/Shift/Affine/BatchNorm modules and norm affines."""
+    """Per-channel affine passes left in the forward: Scale/Shift/Affine/BatchNorm and norm affines."""
     count = 0
     for m in model.modules():
         if isinstance(m, (Scale, Shift, Affine, nn.BatchNorm2d)):

@@ -1,6 +1,6 @@
 """tokenmix.deploy(model) / model.deploy(): the inference form of a model -- the same logits, less work.
 
-One walker; the knowledge lives in the parts. Each part that can be merged has a `merge()` method that rewrites
+One walker; the knowledge lives in the parts. Each part that can be merged has a `merge()` method rewriting
 itself exactly (up to fp32 rounding) using its own parameters and its neighbours':
 
 - LayerScale into the projection before it (ViT's attn.proj, the MLPs' fc2 -- PoolFormer's 1x1 conv);

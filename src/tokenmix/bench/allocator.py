@@ -30,8 +30,8 @@ def current() -> str:
 
 
 def reexec_with_tcmalloc(cli_args: list[str]) -> str:
-    """Restart this process as `python -m tokenmix *cli_args` with tcmalloc preloaded; returns the allocator in
-    use when no restart happens (already preloaded, already restarted once, or no tcmalloc on this machine)."""
+    """Restart as `python -m tokenmix *cli_args` with tcmalloc preloaded; returns the allocator in use when
+    no restart happens (already preloaded, already restarted once, or no tcmalloc on this machine)."""
     if current() != "glibc" or os.environ.get("TOKENMIX_REEXEC"):
         return current()
     lib = find_tcmalloc()

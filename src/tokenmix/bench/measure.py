@@ -50,7 +50,7 @@ def autocast(dtype: str, device: str):
 
 
 def build_pair(name: str, settings: Settings) -> tuple[nn.Module, nn.Module | None]:
-    """(tokenmix model, timm model with the same weights or None), random weights, eval mode, on the device."""
+    """(tokenmix model, timm model with the same weights or None): random weights, eval mode, on device."""
     options = {} if settings.img_size is None else {"img_size": settings.img_size}
     model = randomize_weights_(create_model(name, **options)).eval()
     twin = timm_twin(name, model) if settings.vs_timm else None
@@ -59,7 +59,7 @@ def build_pair(name: str, settings: Settings) -> tuple[nn.Module, nn.Module | No
 
 
 def fast_form(model: nn.Module, settings: Settings, training: bool) -> nn.Module:
-    """The tokenmix side as the settings ask: deployed (inference), channels_last for conv models, compiled."""
+    """The tokenmix side as asked: deployed (inference), channels_last for conv models, compiled."""
     model = copy.deepcopy(model)
     if training:
         model.train()

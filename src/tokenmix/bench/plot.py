@@ -1,5 +1,5 @@
 """The bench figure: throughput and MACs against resolution (from a --sweep-img-size run), and ImageNet top-1
-against MACs from the papers' own figures (model.paper) for the registered models, the benchmarked ones marked."""
+against MACs from the papers' own figures (model.paper) for the registered models, benchmarked ones named."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The timm model with the same weights as a tokenmix model: the reference every speed ratio is taken against."""
+"""The timm model with the same weights as a tokenmix model: the reference of every speed ratio."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ..factory import MODELS
 
 
 def timm_twin(name: str, model: nn.Module, **timm_options) -> nn.Module:
-    """timm.create_model(entry.timm_name) holding `model`'s weights (through the family's key map), in eval mode.
+    """timm.create_model(entry.timm_name) holding `model`'s weights (through the family's key map), eval mode.
 
     `model` must be the un-deployed form: its state dict is converted with tokenmix.convert.timm.to_timm.
     """

@@ -1,4 +1,4 @@
-"""tokenmix bench NAME...: parameters, MACs, inference images/s and batch-1 latency, training-step images/s and
+"""tokenmix bench NAME...: parameters, MACs, inference images/s and batch-1 latency, training-step images/s,
 peak memory; with --vs-timm, timm's model with the same weights measured round-robin in the same process, and
 the ratios. Writes a table, CSV, JSON and (with --sweep-img-size) a PNG."""
 
@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--allocator",
         choices=("keep", "tcmalloc"),
         default="keep",
-        help="tcmalloc: restart under LD_PRELOAD=libtcmalloc (both sides share it; see the README's Speed section)",
+        help="tcmalloc: restart under LD_PRELOAD=libtcmalloc (both sides share it; README, 'Speed')",
     )
     parser.add_argument(
         "--out", type=Path, default=Path("tokenmix-bench"), help="folder for bench.csv/json/png"
@@ -72,10 +72,10 @@ def run(args: argparse.Namespace) -> int:
     )
     env = dict(
         date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        machine=f"{platform.machine()} {platform.processor() or ''} {torch.get_num_threads()} threads".strip(),
+        machine=f"{platform.machine()} {platform.processor()} {torch.get_num_threads()} threads",
         torch=torch.__version__,
         allocator=allocator.current(),
-        memory_method="peak RSS growth during one batch-B inference call (VmHWM - VmRSS after returning free pages)",
+        memory_method="peak RSS growth in one batch-B inference call (VmHWM - VmRSS, free pages returned)",
     )
     print(
         f"# {env['date']}, {env['machine']}, torch {env['torch']}, allocator {env['allocator']}", flush=True

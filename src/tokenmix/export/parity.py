@@ -26,7 +26,8 @@ class ParityReport:
     def __str__(self) -> str:
         verdict = "OK" if self.ok else "MISMATCH"
         return (
-            f"parity {verdict}: {self.fmt} in {self.runtime} vs eager PyTorch fp32, batches {list(self.batches)}: "
+            f"parity {verdict}: {self.fmt} in {self.runtime} vs eager PyTorch fp32, "
+            f"batches {list(self.batches)}: "
             f"max relative difference {self.max_rel_diff:.2e} (tolerance {self.tolerance:.0e})"
         )
 

@@ -33,9 +33,9 @@ class Scale(nn.Module):
 
 
 class Shift(nn.Module):
-    """x + shift, one constant per channel: what is left of an inference BatchNorm whose scale went into a conv.
+    """x + shift, one constant per channel: what is left of an inference BatchNorm whose scale went to a conv.
 
-    Only merge() creates it, always right after an activation, whose fresh output it may overwrite (inference).
+    Only merge() creates it, always right after an activation, whose fresh output it may overwrite.
     """
 
     def __init__(self, shift: torch.Tensor, layout: str) -> None:
@@ -55,7 +55,7 @@ class Shift(nn.Module):
 def residual_add(x: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
     """x + branch. Without autograd (inference), written into `branch`, the branch's fresh output, when that
     changes nothing but the allocation: same shape, the result's dtype (not a bf16 branch under autocast), no
-    aliasing. Eager CPU inference pays for every new activation (glibc mmaps large ones), so this is ~5-10 %."""
+    aliasing. Eager CPU inference pays for every new activation (glibc mmaps the large ones)."""
     if (
         not torch.is_grad_enabled()
         and branch.shape == x.shape
@@ -102,7 +102,7 @@ class MetaFormerBlock(nn.Module):
 
     @torch.no_grad()
     def merge(self) -> None:
-        """Inference form (tokenmix.deploy): LayerScale and norm affines folded into the projections beside them.
+        """Inference form (tokenmix.deploy): LayerScale and norm affines folded into the projections nearby.
 
         Channel branch: ls2 into the MLP's last layer, norm2's affine into its first. Token branch: the mixer
         decides (`merge_branch`), since only it knows what commutes with it.
@@ -151,8 +151,8 @@ class ConvMixerBlock(nn.Module):
 
     @torch.no_grad()
     def merge(self) -> None:
-        """Inference form (tokenmix.deploy). BatchNorm sits after the activation, so it cannot go into the conv
-        before it in general, and the next layer takes it only in part:
+        """Inference form (tokenmix.deploy). BatchNorm sits after the activation, so it cannot go into the
+        conv before it in general, and the next layer takes it only in part:
 
         - norm1 = a1 * y + c1 feeds only the 1x1 conv (through the residual sum), so c1 goes exactly into that
           conv's bias (a 1x1 conv has no padding); a1 joins the residual add as one addcmul.

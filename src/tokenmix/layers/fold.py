@@ -64,7 +64,7 @@ def has_affine(norm: nn.Module) -> bool:
 
 def fold_norm_into(norm: nn.Module, layer: nn.Module) -> nn.Module:
     """Move a pre-norm's per-channel affine into the next layer's input (if that layer takes one); returns the
-    norm to keep (Affine, having no statistics, disappears; BatchNorm's affine is not separable from its stats)."""
+    norm to keep (Affine, having no statistics, disappears; BatchNorm's affine is tied to its statistics)."""
     if not has_affine(norm) or not hasattr(layer, "absorb_input_affine_") or isinstance(norm, nn.BatchNorm2d):
         return norm
     layer.absorb_input_affine_(*take_affine(norm))

@@ -52,7 +52,8 @@ class ClassifierHead(nn.Module):
         absorb_input_affine_(self.fc, weight, bias)
 
     def takes_feature_affine(self) -> bool:
-        return self.pool_kind in ("avg", "token") and isinstance(self.norm, nn.Identity) and isinstance(self.fc, nn.Linear)
+        pools_commute = self.pool_kind in ("avg", "token")
+        return pools_commute and isinstance(self.norm, nn.Identity) and isinstance(self.fc, nn.Linear)
 
     @torch.no_grad()
     def merge(self) -> None:
