@@ -1,4 +1,5 @@
-"""Peak memory of a call, as the growth of the process's resident set (Linux /proc).
+"""Peak memory of a call: on CPU the growth of the process's resident set (Linux /proc); on a GPU, torch's
+peak of allocated device memory above what was allocated before.
 
 Method: hand freed memory back to the OS (glibc malloc_trim, or tcmalloc's ReleaseFreeMemory when it is
 preloaded), reset the kernel's high-water mark (VmHWM, via /proc/self/clear_refs), run the call, and report
@@ -51,3 +52,15 @@ def peak_rss_delta_mb(fn: Callable[[], object]) -> float | None:
         return None
     fn()
     return max(_status_kib("VmHWM") - before, 0) / 1024
+
+
+def peak_cuda_mb(fn: Callable[[], object]) -> float:
+    """MB of CUDA memory allocated at the peak of fn, above what was allocated before it."""
+    import torch
+
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    fn()
+    torch.cuda.synchronize()
+    return (torch.cuda.max_memory_allocated() - before) / 2**20
