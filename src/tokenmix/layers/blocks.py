@@ -58,6 +58,7 @@ def residual_add(x: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
     aliasing. Eager CPU inference pays for every new activation (glibc mmaps the large ones)."""
     if (
         not torch.is_grad_enabled()
+        and not torch.compiler.is_compiling()  # graph compilers plan buffers themselves (and fake data_ptr)
         and branch.shape == x.shape
         and branch.dtype == torch.result_type(branch, x)
         and branch.data_ptr() != x.data_ptr()
