@@ -3,6 +3,7 @@
 from . import layers, models  # noqa: F401  (register every part and model)
 from .checkpoint import CheckpointError, load_checkpoint, read_state_dict, save_weights
 from .config import ConfigError, HeadCfg, ModelCfg, Part, StageCfg, part
+from .deploy import deploy, fuse
 from .factory import create_model, list_models, model_cfg
 from .metaformer import MetaFormer
 from .registry import UnknownNameError
@@ -19,6 +20,8 @@ __all__ = [
     "StageCfg",
     "UnknownNameError",
     "create_model",
+    "deploy",
+    "fuse",
     "list_models",
     "load_checkpoint",
     "model_cfg",

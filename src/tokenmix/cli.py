@@ -19,6 +19,8 @@ COMMANDS = {
     "predict": ("predict", "top-5 classes for image files"),
     "train": ("train", "train a model (default: a small ConvMixer on the bundled digits, seconds on a CPU)"),
     "eval": ("eval", "top-1/top-5/loss, per-class accuracy and a confusion matrix of a checkpoint"),
+    "bench": ("bench", "speed, MACs and memory, optionally against timm's model with the same weights"),
+    "export": ("export", "export to ONNX, TorchScript or an ExportedProgram, with a parity check"),
 }
 
 USER_ERRORS = (

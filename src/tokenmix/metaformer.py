@@ -225,6 +225,22 @@ class MetaFormer(nn.Module):
     def default_cfg(self) -> dict[str, Any]:
         return self.pretrained_cfg
 
+    # ---- inference form ---------------------------------------------------------------------------------------
+    def deploy(self, channels_last: bool | None = None) -> MetaFormer:
+        """This model, rewritten in place into its inference form (same logits, less work): tokenmix.deploy."""
+        from .deploy import deploy
+
+        return deploy(self, channels_last=channels_last)
+
+    @torch.no_grad()
+    def merge(self) -> None:
+        """The final feature norm's affine into the classifier, where pooling commutes with it. After this,
+        forward_features returns the features without that affine (the logits are unchanged)."""
+        if self.head.takes_feature_affine():
+            from .layers.fold import fold_norm_into
+
+            self.norm = fold_norm_into(self.norm, self.head)
+
 
 def _take_indices(n: int, indices: int | list[int] | None) -> set[int]:
     if indices is None:

@@ -16,6 +16,8 @@ from ..config import StageCfg
 from ..registry import BLOCKS, MIXERS, MLPS, NORMS
 from .acts import make_act
 from .build import build
+from .fold import absorb_input_affine_, fold_norm_into, scale_output_
+from .norms import batchnorm_affine
 
 
 class Scale(nn.Module):
@@ -28,6 +30,37 @@ class Scale(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.scale.view(self.shape)
+
+
+class Shift(nn.Module):
+    """x + shift, one constant per channel: what is left of an inference BatchNorm whose scale went to a conv.
+
+    Only merge() creates it, always right after an activation, whose fresh output it may overwrite.
+    """
+
+    def __init__(self, shift: torch.Tensor, layout: str) -> None:
+        super().__init__()
+        self.shape = (-1, 1, 1) if layout == "nchw" else (-1,)
+        self.register_buffer("shift", shift.detach().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shift = self.shift.view(self.shape)
+        return x.add_(shift) if not torch.is_grad_enabled() and x.dtype == torch.result_type(x, shift) else x + shift
+
+
+def residual_add(x: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
+    """x + branch. Without autograd (inference), written into `branch`, the branch's fresh output, when that
+    changes nothing but the allocation: same shape, the result's dtype (not a bf16 branch under autocast), no
+    aliasing. Eager CPU inference pays for every new activation (glibc mmaps the large ones)."""
+    if (
+        not torch.is_grad_enabled()
+        and not torch.compiler.is_compiling()  # graph compilers plan buffers themselves (and fake data_ptr)
+        and branch.shape == x.shape
+        and branch.dtype == torch.result_type(branch, x)
+        and branch.data_ptr() != x.data_ptr()
+    ):
+        return branch.add_(x)
+    return x + branch
 
 
 def optional_scale(dim: int, init: float | None, layout: str) -> nn.Module:
@@ -61,9 +94,23 @@ class MetaFormerBlock(nn.Module):
         self.drop_path2 = drop_path_or_identity(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.res_scale1(x) + self.drop_path1(self.ls1(self.token_mixer(self.norm1(x))))
-        x = self.res_scale2(x) + self.drop_path2(self.ls2(self.mlp(self.norm2(x))))
-        return x
+        x = residual_add(self.res_scale1(x), self.drop_path1(self.ls1(self.token_mixer(self.norm1(x)))))
+        return residual_add(self.res_scale2(x), self.drop_path2(self.ls2(self.mlp(self.norm2(x)))))
+
+    @torch.no_grad()
+    def merge(self) -> None:
+        """Inference form (tokenmix.deploy): LayerScale and norm affines folded into the projections nearby.
+
+        Channel branch: ls2 into the MLP's last layer, norm2's affine into its first. Token branch: the mixer
+        decides (`merge_branch`), since only it knows what commutes with it.
+        """
+        if isinstance(self.ls2, Scale) and hasattr(self.mlp, "scale_output_"):
+            self.mlp.scale_output_(self.ls2.scale)
+            self.ls2 = nn.Identity()
+        self.norm2 = fold_norm_into(self.norm2, self.mlp)
+        merge_branch = getattr(self.token_mixer, "merge_branch", None)
+        if merge_branch is not None:
+            self.norm1, self.token_mixer, self.ls1 = merge_branch(self.norm1, self.ls1)
 
 
 @BLOCKS.decorator("convmixer")
@@ -86,9 +133,50 @@ class ConvMixerBlock(nn.Module):
         self.act2 = make_act(act)
         self.norm2 = build(NORMS, stage.norm, dim=dim, layout=layout)
 
+        self.register_buffer("branch_scale", None)  # set by merge(): norm1's scale, fused into the residual add
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop_path1(self.norm1(self.act1(self.token_mixer(x))))
+        y = self.drop_path1(self.norm1(self.act1(self.token_mixer(x))))
+        x = residual_add(x, y) if self.branch_scale is None else torch.addcmul(x, y, self.branch_scale.view(-1, 1, 1))
         return self.norm2(self.act2(self.mlp(x)))
+
+    @torch.no_grad()
+    def merge(self) -> None:
+        """Inference form (tokenmix.deploy). BatchNorm sits after the activation, so it cannot go into the
+        conv before it in general, and the next layer takes it only in part:
+
+        - norm1 = a1 * y + c1 feeds only the 1x1 conv (through the residual sum), so c1 goes exactly into that
+          conv's bias (a 1x1 conv has no padding); a1 joins the residual add as one addcmul.
+        - norm2 = a2 * y + c2 is the next block's input *and* its residual, and the next depthwise conv pads
+          with zeros where c2 would have to appear: it cannot go forward exactly, so it stays.
+        - With ReLU (ConvMixer-768/32), relu(a * v) = a * relu(v) for a >= 0: a non-negative BN scale goes
+          backward into the conv before the activation, leaving nothing of norm1 and a Shift of norm2.
+        """
+        if not isinstance(self.norm1, nn.BatchNorm2d):
+            return
+        scale1, shift1 = batchnorm_affine(self.norm1)
+        absorb_input_affine_(self.mlp, None, shift1)
+        self.norm1 = nn.Identity()
+        if not fold_scale_through_relu_(self.token_mixer, self.act1, scale1):
+            self.branch_scale = scale1.clone()
+        self.norm2 = fold_batchnorm_through_relu(self.mlp, self.act2, self.norm2)
+        for act in (self.act1, self.act2):
+            if isinstance(act, nn.ReLU):
+                act.inplace = True  # on the conv's fresh output; a deployed model is not trained
+
+
+def fold_scale_through_relu_(conv: nn.Conv2d, act: nn.Module, scale: torch.Tensor) -> bool:
+    """relu(conv(x)) * scale == relu(conv'(x)) when scale >= 0; False (nothing changed) otherwise."""
+    if not isinstance(act, nn.ReLU) or not bool((scale >= 0).all()):
+        return False
+    scale_output_(conv, scale)
+    return True
+
+
+def fold_batchnorm_through_relu(conv: nn.Conv2d, act: nn.Module, bn: nn.BatchNorm2d) -> nn.Module:
+    """What is left of `conv -> act -> bn` after moving bn's scale into conv where a ReLU allows it."""
+    scale, shift = batchnorm_affine(bn)
+    return Shift(shift, "nchw") if fold_scale_through_relu_(conv, act, scale) else bn
 
 
 @BLOCKS.decorator("gated")
@@ -106,7 +194,7 @@ class GatedBlock(nn.Module):
         self.drop_path1 = drop_path_or_identity(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.drop_path1(self.mlp(self.norm1(x)))
+        return residual_add(x, self.drop_path1(self.mlp(self.norm1(x))))
 
 
 @BLOCKS.decorator("channel_first")

@@ -9,6 +9,7 @@ from ..config import Part
 from ..registry import NORMS
 from .acts import SquaredReLU
 from .build import build
+from .fold import fold_norm_into
 
 
 class MlpClassifier(nn.Module):
@@ -67,3 +68,20 @@ class ClassifierHead(nn.Module):
     def forward(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         x = self.drop(self.norm(self.pool(x)))
         return x if pre_logits else self.fc(x)
+
+    def absorb_input_affine_(self, weight: torch.Tensor | None, bias: torch.Tensor | None) -> None:
+        """A per-channel affine on the unpooled features, moved into the classifier (tokenmix.deploy). Average
+        and class-token pooling commute with it; the head's own norm must be gone or affine-free first."""
+        from .fold import absorb_input_affine_
+
+        absorb_input_affine_(self.fc, weight, bias)
+
+    def takes_feature_affine(self) -> bool:
+        pools_commute = self.pool_kind in ("avg", "token")
+        return pools_commute and isinstance(self.norm, nn.Identity) and isinstance(self.fc, nn.Linear)
+
+    @torch.no_grad()
+    def merge(self) -> None:
+        """The pre-logits norm's affine into fc (PoolFormer's timm head)."""
+        if isinstance(self.fc, nn.Linear):
+            self.norm = fold_norm_into(self.norm, self)

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from ..registry import MLPS
-from .acts import make_act
+from .acts import SquaredReLU, StarReLU, make_act
+from .fold import absorb_input_affine_, scale_output_
 
 
 def channel_linear(layout: str, dim_in: int, dim_out: int, bias: bool = True) -> nn.Module:
@@ -41,6 +42,21 @@ class Mlp(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.drop2(self.fc2(self.drop1(self.act(self.fc1(x)))))
 
+    # tokenmix.deploy: what an Mlp takes from its neighbours, and what it merges inside itself
+    def scale_output_(self, scale: torch.Tensor) -> None:
+        scale_output_(self.fc2, scale)
+
+    def absorb_input_affine_(self, weight: torch.Tensor | None, bias: torch.Tensor | None) -> None:
+        absorb_input_affine_(self.fc1, weight, bias)
+
+    @torch.no_grad()
+    def merge(self) -> None:
+        """StarReLU's s * relu(x)^2 + b: s and b go into fc2 (PoolFormerV2), leaving relu(x)^2."""
+        if isinstance(self.act, StarReLU):
+            hidden = self.fc2.weight.shape[1]
+            absorb_input_affine_(self.fc2, self.act.scale.expand(hidden), self.act.bias.expand(hidden))
+            self.act = SquaredReLU()
+
 
 class GatedMlp(nn.Module):
     """gMLP's channel MLP with a token-mixing gate in its middle (Liu et al. 2021, Fig. 1).
@@ -68,6 +84,12 @@ class GatedMlp(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.drop2(self.fc2(self.gate(self.drop1(self.act(self.fc1(x))))))
+
+    def scale_output_(self, scale: torch.Tensor) -> None:
+        scale_output_(self.fc2, scale)
+
+    def absorb_input_affine_(self, weight: torch.Tensor | None, bias: torch.Tensor | None) -> None:
+        absorb_input_affine_(self.fc1, weight, bias)
 
 
 class Pointwise(nn.Conv2d):

@@ -49,11 +49,11 @@ class GroupNorm1(nn.Module):
         if self.layout == "nchw":
             return F.group_norm(x, 1, self.weight, self.bias, self.eps)
         x = F.layer_norm(x, x.shape[1:], eps=self.eps)
-        x = x * self.weight
+        x = x if self.weight is None else x * self.weight
         return x if self.bias is None else x + self.bias
 
     def extra_repr(self) -> str:
-        return f"{self.weight.shape[0]}, eps={self.eps}, bias={self.bias is not None}"
+        return f"eps={self.eps}, weight={self.weight is not None}, bias={self.bias is not None}"
 
 
 class Affine(nn.Module):
@@ -67,6 +67,17 @@ class Affine(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.addcmul(self.bias.view(self.shape), self.weight.view(self.shape), x)
+
+
+def batchnorm_affine(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inference-time BatchNorm as y = x * scale + shift (running statistics folded in)."""
+    scale = bn.running_var.add(bn.eps).rsqrt()
+    if bn.weight is not None:
+        scale = scale * bn.weight
+    shift = -bn.running_mean * scale
+    if bn.bias is not None:
+        shift = shift + bn.bias
+    return scale.detach(), shift.detach()
 
 
 class BatchNorm(nn.BatchNorm2d):

@@ -81,6 +81,14 @@ class ConvMixerStem(PatchEmbed):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(self.act(self.proj(x)))
 
+    @torch.no_grad()
+    def merge(self) -> None:
+        """BatchNorm after the activation: see ConvMixerBlock.merge (a ReLU lets its scale into the conv)."""
+        from .blocks import fold_batchnorm_through_relu
+
+        if isinstance(self.norm, nn.BatchNorm2d):
+            self.norm = fold_batchnorm_through_relu(self.proj, self.act, self.norm)
+
 
 @STEMS.decorator("vit")
 class ViTEmbed(PatchEmbed):

@@ -8,6 +8,7 @@ from torch import nn
 
 from ...config import ConfigError
 from ...registry import MIXERS
+from ..fold import absorb_input_affine_, fold_norm_into, scale_output_
 
 
 @MIXERS.decorator("attention")
@@ -48,3 +49,16 @@ class Attention(nn.Module):
         x = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_drop if self.training else 0.0)
         x = x.transpose(1, 2).reshape(B, N, C)
         return self.proj_drop(self.proj(x))
+
+    # tokenmix.deploy
+    def absorb_input_affine_(self, weight: torch.Tensor | None, bias: torch.Tensor | None) -> None:
+        absorb_input_affine_(self.qkv, weight, bias)
+
+    @torch.no_grad()
+    def merge_branch(self, norm: nn.Module, layer_scale: nn.Module) -> tuple[nn.Module, nn.Module, nn.Module]:
+        """LayerScale into the output projection, the pre-norm's affine into qkv."""
+        scale = getattr(layer_scale, "scale", None)
+        if scale is not None:
+            scale_output_(self.proj, scale)
+            layer_scale = nn.Identity()
+        return fold_norm_into(norm, self), self, layer_scale

@@ -6,10 +6,23 @@ import torch
 from torch import nn
 
 from ...registry import MIXERS
+from ..fold import scale_norm_output_
+
+
+class PerChannelLinear:
+    """Mixin for mixers that act on each channel alone and linearly: mixer(s * x) = s * mixer(x) for a
+    per-channel s. A LayerScale after such a mixer goes exactly into the pre-norm's weight and bias."""
+
+    @torch.no_grad()
+    def merge_branch(self, norm: nn.Module, layer_scale: nn.Module) -> tuple[nn.Module, nn.Module, nn.Module]:
+        scale = getattr(layer_scale, "scale", None)
+        if scale is not None and scale_norm_output_(norm, scale):
+            layer_scale = nn.Identity()
+        return norm, self, layer_scale
 
 
 @MIXERS.decorator("pool")
-class Pooling(nn.Module):
+class Pooling(PerChannelLinear, nn.Module):
     """avgpool(x) - x (Yu et al. 2022, Eq. 4). The block adds x back, so the subtraction leaves the average.
 
     Padding is excluded from the average (count_include_pad=False), as in the official code; an exporter that
@@ -25,11 +38,13 @@ class Pooling(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.pool(x)
-        return y - x if self.subtract_input else y
+        if not self.subtract_input:
+            return y
+        return y.sub_(x) if not torch.is_grad_enabled() else y - x  # in place on pool's fresh output
 
 
 @MIXERS.decorator("identity")
-class IdentityMixer(nn.Module):
+class IdentityMixer(PerChannelLinear, nn.Module):
     """No token mixing at all: IdentityFormer (Yu et al. 2022b) and PoolFormer's Table 5 ablation."""
 
     layout = "nchw"

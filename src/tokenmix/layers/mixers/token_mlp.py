@@ -1,7 +1,11 @@
 """Mixers that are fully-connected over the token axis: Mixer's token MLP, ResMLP's linear layer, gMLP's SGU.
 
 Each holds weights of size N x N (or N x hidden), so the model is tied to the token count of its img_size.
-All take (B, N, C) and mix along N: the transposes below are the whole point of these models.
+All take (B, N, C) and mix along N. The weights are stored as nn.Linear(N, ...) (timm's layout), but applied
+from the left, `W @ x` with x (B, N, C), instead of timm's `linear(x.transpose(1, 2)).transpose(1, 2)`: the
+same sums in one batched GEMM whose output is already contiguous (B, N, C) -- about 2x faster for this op on
+CPU, and no transposed copies downstream. It is spelled bmm over an expanded (stride-0) W, because
+torch.matmul(W, x) with a W that requires grad "folds" into a transposed mm plus two copies.
 """
 
 from __future__ import annotations
@@ -11,6 +15,18 @@ from torch import nn
 
 from ...registry import MIXERS
 from ..acts import make_act
+from ..norms import Affine
+
+
+def mix_tokens(linear: nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """linear applied along the token axis of x (B, N, C): (B, N_out, C)."""
+    y = left_matmul(linear.weight, x)
+    return y if linear.bias is None else y + linear.bias[:, None]
+
+
+def left_matmul(weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """weight (M, N) @ x (B, N, C) -> (B, M, C), as one batched GEMM with no copies."""
+    return torch.bmm(weight.expand(x.shape[0], *weight.shape), x)
 
 
 @MIXERS.decorator("token_mlp")
@@ -32,9 +48,8 @@ class TokenMlp(nn.Module):
         self.drop2 = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.transpose(1, 2)  # (B, C, N): mix tokens
-        x = self.drop2(self.fc2(self.drop1(self.act(self.fc1(x)))))
-        return x.transpose(1, 2)
+        x = self.drop1(self.act(mix_tokens(self.fc1, x)))  # (B, D_S, C)
+        return self.drop2(mix_tokens(self.fc2, x))  # (B, N, C)
 
 
 @MIXERS.decorator("linear_tokens")
@@ -51,7 +66,41 @@ class LinearTokens(nn.Module):
         self.proj = nn.Linear(num_tokens, num_tokens, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(x.transpose(1, 2)).transpose(1, 2)
+        return mix_tokens(self.proj, x)
+
+    @torch.no_grad()
+    def merge_branch(self, norm: nn.Module, layer_scale: nn.Module) -> tuple[nn.Module, nn.Module, nn.Module]:
+        """ResMLP's whole token branch ls * proj(a * x + b) as one AffineLinearTokens (tokenmix.deploy)."""
+        if not isinstance(norm, Affine):
+            return norm, self, layer_scale
+        scale = getattr(layer_scale, "scale", None)
+        merged = AffineLinearTokens(self.proj, norm.weight, norm.bias, scale)
+        return nn.Identity(), merged, nn.Identity()
+
+
+class AffineLinearTokens(nn.Module):
+    """ls * (W (a * x + b) + bias), with a, b, ls per channel and W over tokens, rewritten exactly as
+
+        W (x * s) + B,   s = ls * a (C,),   B[p, c] = ls_c * (b_c * sum_q W[p, q] + bias_p)  (N, C)
+
+    a per-channel affine passes through a token-mixing Linear as a column scale plus a constant map, since W
+    mixes rows (tokens) and the affine acts on columns (channels). Three elementwise passes become two.
+    """
+
+    layout = "nlc"
+
+    def __init__(
+        self, proj: nn.Linear, weight: torch.Tensor, bias: torch.Tensor, layer_scale: torch.Tensor | None
+    ) -> None:
+        super().__init__()
+        ls = torch.ones_like(weight) if layer_scale is None else layer_scale
+        self.weight = nn.Parameter(proj.weight.detach().clone())  # (N, N)
+        self.register_buffer("col_scale", (ls * weight).detach().clone())  # (C,)
+        const = proj.weight.sum(1, keepdim=True) * bias + proj.bias[:, None]  # (N, C)
+        self.register_buffer("const", (const * ls).detach().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return left_matmul(self.weight, x * self.col_scale) + self.const
 
 
 @MIXERS.decorator("spatial_gating")
@@ -75,7 +124,7 @@ class SpatialGatingUnit(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u, v = x.chunk(2, dim=-1)
-        v = self.proj(self.norm(v).transpose(1, 2)).transpose(1, 2)  # mix tokens
+        v = mix_tokens(self.proj, self.norm(v))
         return u * v
 
 

@@ -1,0 +1,82 @@
+"""Exact rewrites of per-channel affine maps into the linear layers beside them, for tokenmix.deploy.
+
+A per-channel scale s after a Linear/1x1-conv is the same as scaling that layer's output rows; a per-channel
+affine (w, b) before one is the same as scaling its input columns and adding W @ b to its bias. Both hold
+exactly in real arithmetic; in fp32 they differ from the unfused form by rounding only (~1e-7 relative).
+A kxk conv with zero padding takes a scale on its input exactly, but not a shift: the padded border would see
+0 instead of b (so shifts are only folded into 1x1 convs and Linears).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .norms import Affine
+
+Layer = nn.Linear | nn.Conv2d
+
+
+def _channel_view(t: torch.Tensor, like: torch.Tensor, dim: int) -> torch.Tensor:
+    shape = [1] * like.ndim
+    shape[dim] = -1
+    return t.reshape(shape)
+
+
+@torch.no_grad()
+def scale_output_(layer: Layer, scale: torch.Tensor) -> None:
+    """layer(x) * scale (per output channel) == layer'(x)."""
+    layer.weight.mul_(_channel_view(scale, layer.weight, 0))
+    if layer.bias is not None:
+        layer.bias.mul_(scale)
+
+
+@torch.no_grad()
+def absorb_input_affine_(layer: Layer, weight: torch.Tensor | None, bias: torch.Tensor | None) -> None:
+    """layer(x * weight + bias) == layer'(x), for a Linear or a 1x1 conv (any conv when bias is None)."""
+    w = layer.weight
+    if bias is not None:
+        if isinstance(layer, nn.Conv2d) and (w.shape[2:] != (1, 1) or layer.groups != 1):
+            raise ValueError("a shift can only be folded into a Linear or a dense 1x1 conv")
+        shift = w.flatten(1) @ bias  # (out,)
+        if layer.bias is None:
+            layer.bias = nn.Parameter(shift)
+        else:
+            layer.bias.add_(shift)
+    if weight is not None:
+        if isinstance(layer, nn.Conv2d) and layer.groups != 1:
+            raise ValueError("an input scale folds into a dense conv only")
+        w.mul_(_channel_view(weight, w, 1))
+
+
+def take_affine(norm: nn.Module) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Remove a norm's per-channel affine and return it as (weight, bias); the norm keeps its statistics."""
+    weight, bias = norm.weight, getattr(norm, "bias", None)
+    weight = None if weight is None else weight.detach().clone()
+    bias = None if bias is None else bias.detach().clone()
+    norm.weight, norm.bias = None, None
+    return weight, bias
+
+
+def has_affine(norm: nn.Module) -> bool:
+    return getattr(norm, "weight", None) is not None or getattr(norm, "bias", None) is not None
+
+
+def fold_norm_into(norm: nn.Module, layer: nn.Module) -> nn.Module:
+    """Move a pre-norm's per-channel affine into the next layer's input (if that layer takes one); returns the
+    norm to keep (Affine, having no statistics, disappears; BatchNorm's affine is tied to its statistics)."""
+    if not has_affine(norm) or not hasattr(layer, "absorb_input_affine_") or isinstance(norm, nn.BatchNorm2d):
+        return norm
+    layer.absorb_input_affine_(*take_affine(norm))
+    return nn.Identity() if isinstance(norm, Affine) else norm
+
+
+@torch.no_grad()
+def scale_norm_output_(norm: nn.Module, scale: torch.Tensor) -> bool:
+    """norm(x) * scale == norm'(x) for a norm with a per-channel weight; False if it has none."""
+    if getattr(norm, "weight", None) is None or isinstance(norm, nn.BatchNorm2d):
+        return False
+    norm.weight.mul_(scale)
+    if getattr(norm, "bias", None) is not None:
+        norm.bias.mul_(scale)
+    return True
