@@ -3,6 +3,8 @@ less elementwise work, for every registered model."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -49,11 +51,18 @@ def test_deploy_keeps_logits_and_removes_work(name: str) -> None:
     model = random_model(name)
     size = input_size(model)
     x = torch.randn(1, model.in_chans, size, size, generator=torch.Generator().manual_seed(1))
-    reference = model(x)  # the un-fused model, before deploy rewrites it in place
+    model64 = copy.deepcopy(model).double()
+    exact = model64(x.double())  # float64: the reference, and the fp32 model's own rounding error
+    reference = model(x)  # the un-fused fp32 model, before deploy rewrites it in place
     before = elementwise_parts(model)
     deployed = tokenmix.deploy(model)
     assert elementwise_parts(deployed) < before
-    assert max_rel_diff(reference, deployed(x)) <= 1e-5
+    # the merge algebra is exact: float64 deployed == float64 un-fused to rounding
+    assert max_rel_diff(exact, tokenmix.deploy(model64)(x.double())) <= 1e-9
+    # fp32: within 1e-5, or within 10x the un-fused model's own fp32 error where random weights make a deep
+    # net ill-conditioned (RepMLPNet's logits reach 1e7 and fp32 itself is off by 1e-4 there)
+    fp32_error = max_rel_diff(exact, reference.double())
+    assert max_rel_diff(reference, deployed(x)) <= max(1e-5, 10 * fp32_error)
 
 
 @torch.no_grad()

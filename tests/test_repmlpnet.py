@@ -63,3 +63,16 @@ def test_official_keys_round_trip() -> None:
 
 def test_small_repmlpnet_trains() -> None:
     assert_trains(shrink(tokenmix.model_cfg("repmlpnet_t224"), depth=1, img_size=32, dims=DIMS))
+
+
+def test_timm_reparameterize_model_merges_our_repmlp() -> None:
+    """timm's own tool (validate.py/benchmark.py --reparam) finds the `reparameterize()` methods."""
+    from timm.utils.model import reparameterize_model
+
+    model = randomize_(MetaFormer(_small()), seed=5).eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        before = model(x)
+        merged = reparameterize_model(model)
+        assert not any(hasattr(m, "repconv3") for m in merged.modules())
+        assert max_rel_diff(before, merged(x)) <= 1e-5

@@ -216,8 +216,13 @@ class ChannelFirstBlock(nn.Module):
         self.drop_path1 = drop_path_or_identity(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop_path2(self.mlp(self.norm2(x)))
-        return x + self.drop_path1(self.token_mixer(x))
+        x = residual_add(x, self.drop_path2(self.mlp(self.norm2(x))))
+        return residual_add(x, self.drop_path1(self.token_mixer(x)))
+
+    @torch.no_grad()
+    def merge(self) -> None:
+        """Inference form (tokenmix.deploy): norm2's affine into the channel MLP's first layer."""
+        self.norm2 = fold_norm_into(self.norm2, self.mlp)
 
 
 @BLOCKS.decorator("filter_mlp")
@@ -241,7 +246,15 @@ class FilterMlpBlock(nn.Module):
         self.drop_path1 = drop_path_or_identity(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.drop_path1(self.ls2(self.mlp(self.norm2(self.token_mixer(self.norm1(x))))))
+        return residual_add(x, self.drop_path1(self.ls2(self.mlp(self.norm2(self.token_mixer(self.norm1(x)))))))
+
+    @torch.no_grad()
+    def merge(self) -> None:
+        """Inference form (tokenmix.deploy): ls2 into the MLP's last layer, norm2's affine into its first."""
+        if isinstance(self.ls2, Scale) and hasattr(self.mlp, "scale_output_"):
+            self.mlp.scale_output_(self.ls2.scale)
+            self.ls2 = nn.Identity()
+        self.norm2 = fold_norm_into(self.norm2, self.mlp)
 
 
 @BLOCKS.decorator("sparse_mlp")
@@ -266,5 +279,10 @@ class SparseMlpBlock(nn.Module):
         self.drop_path2 = drop_path_or_identity(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop_path1(self.token_mixer(self.dwconv(self.act1(self.norm1(x)))))
-        return x + self.drop_path2(self.mlp(self.norm2(x)))
+        x = residual_add(x, self.drop_path1(self.token_mixer(self.dwconv(self.act1(self.norm1(x))))))
+        return residual_add(x, self.drop_path2(self.mlp(self.norm2(x))))
+
+    @torch.no_grad()
+    def merge(self) -> None:
+        """Inference form (tokenmix.deploy): norm2's affine into the channel MLP's first layer."""
+        self.norm2 = fold_norm_into(self.norm2, self.mlp)

@@ -81,8 +81,9 @@ class RepMLP(nn.Module):
         return response.reshape(hw, S * hw).T, bias.repeat_interleave(hw)  # (S*hw_out, hw_in), (S*hw,)
 
     @torch.no_grad()
-    def merge(self) -> None:
-        """Fold the BNs and the conv branches into one fc3 with bias (eval-mode statistics)."""
+    def reparameterize(self) -> None:
+        """Fold the BNs and the conv branches into one fc3 with bias (eval-mode statistics). The name is the
+        one timm's `reparameterize_model` calls; tokenmix.deploy calls it as part of `merge`."""
         if self.deployed:
             return
         weight, bias = fold_bn(self.fc3.weight, self.fc3_bn)  # (S*hw, hw, 1, 1)
@@ -97,3 +98,5 @@ class RepMLP(nn.Module):
         self.fc3.bias.copy_(bias)
         self.fc3_bn = nn.Identity()
         self.deployed = True
+
+    merge = reparameterize  # the branch merge is this part's whole inference form
