@@ -42,7 +42,7 @@ def markdown(table: list[dict[str, str]]) -> str:
         params = f"{row['params_m']} / {paper.params_m or '-'}" + (" (no head)" if paper.params_exclude_head else "")
         lines.append(
             f"| {row['model']} | {row['family']} | {params} | {row['gmacs']} / {paper.macs_g or '-'} | "
-            f"{paper.top1 or '-'} ({paper.pretrain}) | {paper.source} |"
+            f"{f'{paper.top1} ({paper.pretrain})' if paper.top1 else '-'} | {paper.source} |"
         )
     return "\n".join(lines)
 
