@@ -51,18 +51,20 @@ def test_deploy_keeps_logits_and_removes_work(name: str) -> None:
     model = random_model(name)
     size = input_size(model)
     x = torch.randn(1, model.in_chans, size, size, generator=torch.Generator().manual_seed(1))
-    model64 = copy.deepcopy(model).double()
-    exact = model64(x.double())  # float64: the reference, and the fp32 model's own rounding error
+    model64 = copy.deepcopy(model).double()  # kept for the ill-conditioned case below
     reference = model(x)  # the un-fused fp32 model, before deploy rewrites it in place
     before = elementwise_parts(model)
     deployed = tokenmix.deploy(model)
     assert elementwise_parts(deployed) < before
-    # the merge algebra is exact: float64 deployed == float64 un-fused to rounding
+    error = max_rel_diff(reference, deployed(x))
+    if error <= 1e-5:
+        return
+    # Random weights make some deep nets ill-conditioned (RepMLPNet's logits reach 1e7, where fp32 itself is
+    # off by 1e-4). Then: the merge algebra must be exact in float64, and the fp32 deployed model no further
+    # from the float64 truth than 10x the un-fused fp32 model's own error.
+    exact = model64(x.double())
     assert max_rel_diff(exact, tokenmix.deploy(model64)(x.double())) <= 1e-9
-    # fp32: within 1e-5, or within 10x the un-fused model's own fp32 error where random weights make a deep
-    # net ill-conditioned (RepMLPNet's logits reach 1e7 and fp32 itself is off by 1e-4 there)
-    fp32_error = max_rel_diff(exact, reference.double())
-    assert max_rel_diff(reference, deployed(x)) <= max(1e-5, 10 * fp32_error)
+    assert error <= 10 * max_rel_diff(exact, reference.double())
 
 
 @torch.no_grad()
