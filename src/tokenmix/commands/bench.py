@@ -91,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
         write_csv(sweep, args.out / "sweep.csv")
         payload["sweep"] = sweep
         plot(sweep, args.names, args.out / "bench.png")
-    else:
-        plot([], args.names, args.out / "bench.png")
+    else:  # one resolution per model: the speed and MACs panels become per-model bars
+        plot(rows, args.names, args.out / "bench.png")
     write_json(payload, args.out / "bench.json")
     print(f"\nwrote {args.out}/bench.csv, bench.json, bench.png" + (", sweep.csv" if args.sweep_img_size else ""))
     return 0
