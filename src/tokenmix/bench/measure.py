@@ -20,6 +20,7 @@ from torch import nn
 from ..counting import count_macs, count_params, meta_model
 from ..deploy import deploy, is_conv_heavy
 from ..factory import create_model, model_cfg
+from ..train.runtime import prefers_channels_last
 from .memory import peak_cuda_mb, peak_rss_delta_mb
 from .timing import interleaved, median, speedup
 from .twin import randomize_weights_, timm_twin
@@ -63,7 +64,10 @@ def fast_form(model: nn.Module, settings: Settings, training: bool) -> nn.Module
     model = copy.deepcopy(model)
     if training:
         model.train()
-        if is_conv_heavy(model):
+        # CPU: channels_last for conv-heavy models (cpu-performance.md §4.1); CUDA: the trainer's measured rule
+        device = torch.device(settings.device)
+        cuda_rule = device.type == "cuda" and prefers_channels_last(model.pretrained_cfg["architecture"], device)
+        if is_conv_heavy(model) and (device.type == "cpu" or cuda_rule):
             model.to(memory_format=torch.channels_last)
     elif settings.deploy:
         deploy(model)

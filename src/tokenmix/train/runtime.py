@@ -12,7 +12,12 @@ import torch
 from ..config import ConfigError
 from ..factory import MODELS
 
-CONV_FAMILIES = ("convmixer", "poolformer")  # conv-heavy: channels_last pays off on CUDA
+# channels_last for training, "auto": measured on one H100 (2026-11-25, AdamW step, img/s NCHW -> channels_last):
+# ConvMixer-768/32 at 224 fp32 187 -> 115 but bf16 202 -> 502; ConvMixer-256/8 at 32 fp32 12.7k -> 18.1k, bf16
+# 13.3k -> 21.5k; PoolFormer-S12 at 224 fp32 2634 -> 2278, bf16 equal; at 32 equal or worse. So: ConvMixer
+# only. On CPU auto keeps NCHW: not measured for this trainer's small models (set channels_last=on to try;
+# cpu-performance.md §4.1 saw 1.36-1.59x for ConvMixer-256/8 at batch 64).
+CHANNELS_LAST_FAMILIES = ("convmixer",)
 
 
 def seed_everything(seed: int, rank: int, deterministic: bool, threads: int | None) -> None:
@@ -60,8 +65,11 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
 
 
+def prefers_channels_last(model_name: str, device: torch.device) -> bool:
+    """The "auto" rule for training (measurements above)."""
+    return device.type == "cuda" and MODELS.get(model_name).family in CHANNELS_LAST_FAMILIES
+
+
 def memory_format(setting: str, model_name: str, device: torch.device) -> torch.memory_format:
-    on = setting == "on" or (
-        setting == "auto" and device.type == "cuda" and MODELS.get(model_name).family in CONV_FAMILIES
-    )
+    on = setting == "on" or (setting == "auto" and prefers_channels_last(model_name, device))
     return torch.channels_last if on else torch.contiguous_format
