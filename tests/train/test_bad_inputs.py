@@ -48,9 +48,11 @@ def write_npz(path, x_train, x_test=None, **extra):
         (["--batch-size", "5000"], ["1437 training images are fewer than the batch size 5000"]),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(capsys, args, needles):
+def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, monkeypatch, args, needles):
+    monkeypatch.chdir(tmp_path)  # the default run folder is ./runs/...
     code, _, err = in_process(capsys, "train", *args)
     assert_one_line_error(code, err, 2, *needles)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # no debris of a failed start
 
 
 def test_npz_with_two_channel_images_is_refused(tmp_path, capsys):

@@ -4,6 +4,7 @@ ConvMixer on scikit-learn's digits (seconds on a laptop CPU). Under `torchrun` i
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -90,10 +91,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         run_dir = args.output or (resume.parent.parent if resume is not None else None)
         run_dir = Path(broadcast_object(str(run_dir or default_run_dir(cfg)), dist))
+        created = not run_dir.exists()
         if dist.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             write_text(run_dir / "config.json", cfg.to_json() + "\n")
-        trainer = Trainer(cfg, run_dir, dist, resume)
+        try:
+            trainer = Trainer(cfg, run_dir, dist, resume)
+        except BaseException:  # a bad model, data set or checkpoint: leave no empty run folder behind
+            if dist.is_main and created:
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
         if dist.is_main:
             d = trainer.data
             print(
