@@ -89,12 +89,17 @@ class RepMLPv1(nn.Module):
         if self.deployed:
             return
         weight, bias = fold_bn(self.fc3.weight, self.fc3_bn)  # (C*h*w, C/g*h*w, 1, 1), BN per output value
-        for k in self.conv_kernels:
-            branch = getattr(self, f"repconv{k}")
-            kernel, kbias = fold_bn(branch.conv.weight, branch.bn)
-            fc_weight, fc_bias = conv_as_fc(kernel, kbias, (self.h, self.w), self.groups)
+        if self.conv_kernels:  # the branches' sum is one conv with the largest kernel (smaller ones zero-padded)
+            largest = max(self.conv_kernels)
+            kernel = torch.zeros_like(getattr(self, f"repconv{largest}").conv.weight)
+            kbias = kernel.new_zeros(kernel.shape[0])
+            for k in self.conv_kernels:
+                branch = getattr(self, f"repconv{k}")
+                k_weight, k_bias = fold_bn(branch.conv.weight, branch.bn)
+                kernel, kbias = kernel + F.pad(k_weight, [(largest - k) // 2] * 4), kbias + k_bias
+                delattr(self, f"repconv{k}")
+            fc_weight, fc_bias = conv_as_fc(kernel, kbias, (self.h, self.w), self.groups)  # one conv -> FC
             weight, bias = weight + fc_weight.reshape_as(weight), bias + fc_bias
-            delattr(self, f"repconv{k}")
         self.fc3 = nn.Conv2d(weight.shape[0], weight.shape[0], 1, groups=self.groups, bias=True).to(weight)
         self.fc3.weight.copy_(weight)
         self.fc3.bias.copy_(bias)
