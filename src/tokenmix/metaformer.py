@@ -51,9 +51,15 @@ class Stage(nn.Module):
         super().__init__()
         self.in_layout, self.layout = in_layout, part_layout(MIXERS, cfg.mixer)
         self.downsample = None
+        block_cls = BLOCKS.get(cfg.block.kind)
+        projects = getattr(block_cls, "projects_input", False)  # ResNet: the first block changes width/stride
+        self.stride = cfg.block.args.get("stride", 1) if projects else 1
         if cfg.downsample is not None:
             self.downsample = build(DOWNSAMPLES, cfg.downsample, in_dim=in_dim, dim=cfg.dim, grid=grid)
             grid = self.downsample.out_grid(grid)
+            self.stride = getattr(self.downsample, "stride", 1)
+        elif projects:
+            grid = block_cls.stage_grid(grid, **cfg.block.args)
         elif in_dim != cfg.dim:
             raise ConfigError(f"a stage that changes width ({in_dim} -> {cfg.dim}) needs a downsample")
         spatial_input = in_layout != "nlc" or num_prefix_tokens == 0
@@ -63,8 +69,10 @@ class Stage(nn.Module):
         self.out_layout = self.layout if is_last else "nchw"
         num_tokens = grid[0] * grid[1] + num_prefix_tokens
         ctx = dict(dim=cfg.dim, layout=self.layout, num_tokens=num_tokens, grid=grid)
-        block_cls = BLOCKS.get(cfg.block.kind)
-        self.blocks = nn.Sequential(*[block_cls(cfg, ctx, rate, **cfg.block.args) for rate in drop_paths])
+        first = dict(ctx, in_dim=in_dim, first=True) if projects else ctx
+        self.blocks = nn.Sequential(
+            *[block_cls(cfg, first if i == 0 else ctx, rate, **cfg.block.args) for i, rate in enumerate(drop_paths)]
+        )
         self.grad_checkpointing = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -93,11 +101,12 @@ class MetaFormer(nn.Module):
         grid = self.stem.out_grid((cfg.img_size, cfg.img_size))
         if min(grid) < 1:
             raise ConfigError(f"img_size {cfg.img_size} is smaller than the stem's patch ({self.stem.reduction})")
-        layout, in_dim, stages, self.feature_info = self.stem.layout, cfg.stages[0].dim, [], []
+        in_dim = getattr(self.stem, "out_dim", cfg.stages[0].dim)  # a ResNet stem is narrower than stage 1
+        layout, stages, self.feature_info = self.stem.layout, [], []
         reduction = self.stem.reduction
         for i, (stage_cfg, rates) in enumerate(zip(cfg.stages, drop_path_rates(cfg), strict=True)):
             stage = Stage(stage_cfg, in_dim, layout, grid, self.num_prefix_tokens, rates, i == len(cfg.stages) - 1)
-            reduction *= getattr(stage.downsample, "stride", 1)
+            reduction *= stage.stride
             self.feature_info.append(dict(num_chs=stage_cfg.dim, reduction=reduction, module=f"stages.{i}"))
             stages.append(stage)
             grid, layout, in_dim = stage.grid, stage.out_layout, stage_cfg.dim

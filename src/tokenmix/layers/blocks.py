@@ -16,8 +16,10 @@ from ..config import StageCfg
 from ..registry import BLOCKS, MIXERS, MLPS, NORMS
 from .acts import make_act
 from .build import build
+from .conv_bn import ConvBn
 from .fold import absorb_input_affine_, fold_norm_into, scale_output_
 from .norms import batchnorm_affine
+from .stems import conv_out
 
 
 class Scale(nn.Module):
@@ -286,3 +288,62 @@ class SparseMlpBlock(nn.Module):
     def merge(self) -> None:
         """Inference form (tokenmix.deploy): norm2's affine into the channel MLP's first layer."""
         self.norm2 = fold_norm_into(self.norm2, self.mlp)
+
+
+@MIXERS.decorator("resnet_conv3x3")
+class ResNetConv3x3(nn.Module):
+    """ResNet's spatial layer, as a bottleneck's token mixer: 3x3 conv (stride s, no bias) -> BN -> ReLU."""
+
+    layout = "nchw"
+
+    def __init__(self, dim: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(dim, dim, 3, stride=stride, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(self.conv(x)))
+
+
+@BLOCKS.decorator("bottleneck")
+class BottleneckBlock(nn.Module):
+    """ResNet's bottleneck (He et al. 2016, Fig. 5) with its 3x3 conv as the token mixer, post-activation:
+
+        x = relu(shortcut(x) + drop_path(conv3(token_mixer(conv1(x)))))
+
+    conv1: 1x1 -> width, BN, ReLU; the mixer (ending in its own ReLU) at width; conv3: 1x1 -> dim, BN.
+    A ResNet stage changes width and stride inside its first block, so this kind takes the stage input
+    (`projects_input`): the first block has a 1x1/stride + BN projection shortcut and is always the plain
+    ResNet bottleneck (3x3 conv with the stride, width dim/4) — RepMLP-ResNet replaces only the stride-1 3x3
+    convs, whose FC is sized for the stage's grid. The other blocks use stage.mixer at width dim * width_ratio
+    (1/4; the RepMLP Light Block's 1/8).
+    """
+
+    projects_input = True
+
+    def __init__(
+        self, stage: StageCfg, ctx: dict[str, Any], drop_path: float, stride: int = 1, width_ratio: float = 0.25
+    ) -> None:
+        super().__init__()
+        dim, first = ctx["dim"], ctx.get("first", False)
+        in_dim = ctx.get("in_dim", dim)
+        width = dim // 4 if first else int(dim * width_ratio)
+        self.conv1 = ConvBn(in_dim, width, 1)
+        self.act1 = nn.ReLU()
+        self.token_mixer = (
+            ResNetConv3x3(width, stride) if first else build(MIXERS, stage.mixer, **{**ctx, "dim": width})
+        )
+        self.conv3 = ConvBn(width, dim, 1)
+        self.drop_path1 = drop_path_or_identity(drop_path)
+        needs_projection = first and (stride != 1 or in_dim != dim)
+        self.shortcut = ConvBn(in_dim, dim, 1, stride=stride) if needs_projection else nn.Identity()
+        self.act = nn.ReLU()
+
+    @staticmethod
+    def stage_grid(grid: tuple[int, int], stride: int = 1, width_ratio: float = 0.25) -> tuple[int, int]:
+        """The grid after the first block (3x3 conv, padding 1, stride s)."""
+        return tuple(conv_out(g, 3, stride, 1) for g in grid)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv3(self.token_mixer(self.act1(self.conv1(x))))
+        return self.act(residual_add(self.shortcut(x), self.drop_path1(y)))

@@ -157,3 +157,26 @@ class ConvDownsample(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv(self.norm(x))
         return x if self.pos_embed is None else x + self.pos_embed
+
+
+@STEMS.decorator("resnet")
+class ResNetStem(nn.Module):
+    """ResNet's stem (He et al. 2016, Table 1): 7x7/2 conv (no bias) -> BN -> ReLU -> 3x3/2 max-pool, to
+    `width` channels (64), narrower than the first stage (256): the stage's first block projects it."""
+
+    layout = "nchw"
+    reduction = 4
+
+    def __init__(self, in_chans: int, width: int = 64) -> None:
+        super().__init__()
+        self.out_dim = width
+        self.conv = nn.Conv2d(in_chans, width, 7, stride=2, padding=3, bias=False)
+        self.norm = nn.BatchNorm2d(width)
+        self.act = nn.ReLU()
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1)
+
+    def out_grid(self, grid: tuple[int, int]) -> tuple[int, int]:
+        return tuple(conv_out(conv_out(g, 7, 2, 3), 3, 2, 1) for g in grid)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.act(self.norm(self.conv(x))))

@@ -10,6 +10,7 @@ from . import (  # noqa: F401
     metaformer_baselines,
     mixer,
     poolformer,
+    repmlp_resnet,
     repmlpnet,
     resmlp,
     smlp,

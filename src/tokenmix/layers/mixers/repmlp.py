@@ -24,6 +24,20 @@ class GlobalPerceptron(nn.Module):
         return torch.sigmoid(self.fc2(F.relu(self.fc1(x.mean((2, 3), keepdim=True)))))
 
 
+def conv_as_fc(
+    kernel: torch.Tensor, bias: torch.Tensor, grid: tuple[int, int], groups: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The grouped FC equal to the zero-padded conv `kernel` (O, C/g, k, k), g = groups, on an h x w map
+    (Sec. 3.3: convolve the identity). Returns the weight (O*h*w, C/g*h*w), rows and columns channel-major as
+    in a grouped 1x1 conv over the flattened map, and the bias (O*h*w,). Column p of group j is the conv's
+    response to a one-hot image at input position p of that group."""
+    h, w = grid
+    n_in = kernel.shape[1] * h * w  # inputs of one group
+    one_hot = torch.eye(n_in, device=kernel.device, dtype=kernel.dtype).reshape(n_in, -1, h, w)
+    response = F.conv2d(one_hot.repeat(1, groups, 1, 1), kernel, padding=kernel.shape[-1] // 2, groups=groups)
+    return response.reshape(n_in, -1).T, bias.repeat_interleave(h * w)
+
+
 @MIXERS.decorator("repmlp")
 class RepMLP(nn.Module):
     """RepMLP block (Sec. 3): an FC over the h*w positions of each h x w partition ("channel perceptron" fc3,
@@ -73,12 +87,8 @@ class RepMLP(nn.Module):
         return out * self.gp(x)
 
     def conv_as_fc(self, kernel: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The grouped FC (S*h*w, h*w) equal to the depthwise conv `kernel` (S, 1, k, k) on an h x w
-        partition: its column p is the conv's response to a one-hot image at position p."""
-        hw, S = self.h * self.w, self.sets
-        one_hot = torch.eye(hw, device=kernel.device, dtype=kernel.dtype).reshape(hw, 1, self.h, self.w)
-        response = F.conv2d(one_hot.expand(-1, S, -1, -1), kernel, padding=kernel.shape[-1] // 2, groups=S)
-        return response.reshape(hw, S * hw).T, bias.repeat_interleave(hw)  # (S*hw_out, hw_in), (S*hw,)
+        """The grouped FC (S*h*w, h*w) equal to the depthwise conv `kernel` (S, 1, k, k) on an h x w partition."""
+        return conv_as_fc(kernel, bias, (self.h, self.w), groups=self.sets)
 
     @torch.no_grad()
     def reparameterize(self) -> None:
