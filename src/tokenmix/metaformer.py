@@ -10,6 +10,7 @@ ones (PoolFormer) are four.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -132,8 +133,6 @@ class MetaFormer(nn.Module):
             return True
         if any(getattr(s.downsample, "fixed_input_size", False) for s in self.stages):
             return True
-        import inspect
-
         sized = ("num_tokens", "grid")  # a mixer that takes either is sized by the token grid
         params = [inspect.signature(MIXERS.get(s.mixer.kind)).parameters for s in self.cfg.stages]
         return any(p in ps for ps in params for p in sized)
