@@ -7,7 +7,7 @@ import torch
 
 import tokenmix
 from tokenmix.counting import meta_model
-from tokenmix.resize import tile_groups
+from tokenmix.layers.grid import tile_groups
 
 from .helpers import randomize_
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,12 +18,49 @@ class ConfigError(ValueError):
     """A config value that cannot work, with what was expected and what came."""
 
 
+class Args(dict):
+    """A part's arguments: a read-only dict (so JSON and dataclasses.asdict see a plain mapping) that hashes.
+
+    Lists become tuples on the way in, so a Part can be a dict key or a set member and a config cannot change
+    behind the model built from it.
+    """
+
+    def __init__(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
+        super().__init__((k, _frozen(v)) for k, v in dict(items).items())
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items())))
+
+    def __reduce__(self) -> tuple:
+        return Args, (dict(self),)
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("Part arguments are read-only; use Part.with_args(...) for a changed copy")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _read_only  # type: ignore
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
 @dataclass(frozen=True)
 class Part:
-    """A registered part by name plus its constructor arguments, e.g. Part("pool", {"pool_size": 3})."""
+    """A registered part by name plus its constructor arguments, e.g. Part("pool", {"pool_size": 3}).
+
+    Immutable and hashable: `args` is a read-only mapping (Args); with_args gives a changed copy.
+    """
 
     kind: str
-    args: dict[str, Any] = field(default_factory=dict)
+    args: Mapping[str, Any] = field(default_factory=Args)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "args", Args(self.args))
+
+    def with_args(self, **changes: Any) -> Part:
+        return Part(self.kind, {**self.args, **changes})
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.args.items())
@@ -30,7 +68,7 @@ class Part:
 
 
 def part(kind: str, **args: Any) -> Part:
-    return Part(kind, dict(args))
+    return Part(kind, args)
 
 
 @dataclass(frozen=True)
@@ -122,10 +160,6 @@ def _from_json_value(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(_from_json_value(v) for v in value)
     return value
-
-
-def _is_part_dict(value: Any) -> bool:
-    return isinstance(value, dict) and "kind" in value and set(value) <= {"kind", "args"}
 
 
 def _stage(d: dict[str, Any]) -> StageCfg:

@@ -19,7 +19,8 @@ from torch.utils.checkpoint import checkpoint
 
 from .config import ConfigError, ModelCfg, StageCfg, validate
 from .init import SCHEMES, init_weights
-from .layers.build import build, grid_of, part_layout, to_layout
+from .layers.build import build, part_layout, to_layout
+from .layers.grid import grid_of
 from .layers.heads import ClassifierHead
 from .registry import BLOCKS, DOWNSAMPLES, MIXERS, NORMS, STEMS
 

@@ -1,155 +1,70 @@
 """Loading a checkpoint trained at another resolution into a model whose weights are sized by its token grid.
 
-`create_model(name, img_size=N, checkpoint_path=F)` goes through here. Each resolution-tied weight is adapted
-by one documented rule, and every rule is the identity when the resolution does not change:
+`create_model(name, img_size=N, checkpoint_path=F)` goes through here. One walker; the knowledge lives in the
+parts, as in tokenmix.deploy. A part whose weights are sized by the grid says how to adapt them with
 
-- Token-mixing FCs (Mixer's token MLP, ResMLP's linear layer, gMLP's gate, sMLP's row/column FCs): the
-  Mixer paper's block-diagonal tiling (App. C): at K times the grid side there are K^2 token groups and each
-  gets its own copy of the trained weights (off-diagonal blocks zero), so at initialisation the model applies
-  the trained mixer to each group independently. A group is one K x K tile of the grid (≈: the paper says the
-  sequence is split into K^2 sub-sequences; which tokens form a sub-sequence is our choice). Mixer's hidden
-  width D_S grows to K^2 D_S with it, so the config's token-MLP ratio is scaled before the model is built.
-- Position embeddings (ViT/DeiT, FF-only ViT, GFNet, the PoolFormer hybrids): bicubic interpolation of the
-  grid part; class-token embeddings are kept (as timm's `resample_abs_pos_embed`).
-- GFNet's global filters: bicubic interpolation (align_corners=True) of the (h, w//2+1) half-spectrum, real
-  and imaginary parts as channels: the official fine-tuning code's rule (GFNet `main_gfnet.py` ✔).
-Not resizable (an error says so): ViP's permute-MLP (its grid side must equal segment_dim), RandFormer's
-random matrix, and FF-only ViT's token MLP (it mixes the class token too).
+- `fit_grid(saved) -> dict`: the checkpoint's tensors under this part (keys relative to it) adapted to the
+  part's own shapes, or a ConfigError saying why it cannot be done (a random matrix, a token MLP that mixes
+  the class token too). Each rule is documented in its part and is the identity at the same resolution;
+- `fit_args(saved) -> dict` (token mixers only): the changes to its config arguments that the adapted weights
+  need before the model is built (Mixer's token-MLP width grows with the tiling).
+
+The rules in use: block-diagonal tiling of token-mixing FCs (tokenmix.layers.grid, the Mixer paper's App. C),
+bicubic interpolation of position embeddings and of GFNet's global filters.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
+import dataclasses
 
 import torch
-import torch.nn.functional as F
+from torch import nn
 
 from .config import ConfigError, ModelCfg
 from .metaformer import MetaFormer
-
-TILED_2D = {"token_mlp", "linear_tokens", "spatial_gating"}  # mixers whose FCs act on the H*W token axis
-TOKEN_LEAVES = {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "proj.weight", "proj.bias"}
-NOT_RESIZABLE = {"permute", "random", "token_ff"}
+from .registry import MIXERS
 
 
-def _tile_factor(new: int, old: int, what: str) -> int:
-    k = math.isqrt(new // old) if new % old == 0 else 0
-    if k * k * old != new:
-        raise ConfigError(f"{what}: {new} tokens is not K^2 x the checkpoint's {old}; use a multiple of its side")
-    return k
+def _under(sd: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix) :]: v for k, v in sd.items() if k.startswith(prefix)}
 
 
 def fit_config(cfg: ModelCfg, sd: dict[str, torch.Tensor]) -> ModelCfg:
-    """The config with Mixer's token-MLP widths scaled to the checkpoint's tiling (no-op at the same size)."""
+    """The config with each stage's mixer arguments fitted to the checkpoint (no-op at the same size)."""
     with torch.device("meta"):
         model = MetaFormer(cfg)
     stages = list(cfg.stages)
-    for s, stage in enumerate(cfg.stages):
-        key = f"stages.{s}.blocks.0.token_mixer.fc1.weight"
-        if stage.mixer.kind != "token_mlp" or key not in sd:
+    for s, (stage_cfg, stage) in enumerate(zip(cfg.stages, model.stages, strict=True)):
+        found = _first_mixer(stage, MIXERS.get(stage_cfg.mixer.kind))
+        if found is None or not hasattr(found[1], "fit_args"):
             continue
-        new_tokens = model.stages[s].grid[0] * model.stages[s].grid[1]
-        k = _tile_factor(new_tokens, sd[key].shape[1], key)
-        if k > 1:
-            ratio = stage.mixer.args.get("ratio", 0.5) * k * k
-            stages[s] = replace(stage, mixer=replace(stage.mixer, args={**stage.mixer.args, "ratio": ratio}))
+        saved = _under(sd, f"stages.{s}.{found[0]}.")
+        changes = found[1].fit_args(saved) if saved else {}
+        if changes:
+            mixer = stage_cfg.mixer.with_args(**changes)
+            stages[s] = dataclasses.replace(stage_cfg, mixer=mixer)
     return cfg.replace(stages=tuple(stages))
 
 
-def tile_groups(grid: tuple[int, int], k: int) -> torch.Tensor:
-    """(k*k, h*w): the raster indices, on the k-times grid, of the tokens of each k x k tile."""
-    H, W = grid
-    h, w = H // k, W // k
-    i, j = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
-    return torch.stack([((a * h + i) * W + (b * w + j)).reshape(-1) for a in range(k) for b in range(k)])
+def _first_mixer(stage: nn.Module, mixer_cls: type) -> tuple[str, nn.Module] | None:
+    """(name, module) of the stage's first token mixer of its configured kind."""
+    return next(((n, m) for n, m in stage.named_modules() if isinstance(m, mixer_cls)), None)
 
 
-def block_diagonal(
-    t: torch.Tensor, groups: torch.Tensor, token_axes: tuple[int, ...], hidden_axis: int | None = None
-) -> torch.Tensor:
-    """A copy of `t` per token group, off-diagonal blocks zero. groups: (G, n) token indices on the new axis;
-    token_axes: t's token axes (one, or rows and columns of a square token matrix); hidden_axis: an axis
-    (Mixer's D_S) that grows by G too, block g holding copy g."""
-    G, n = groups.shape
-    shape = list(t.shape)
-    for axis in token_axes:
-        shape[axis] = G * n
-    if hidden_axis is not None:
-        shape[hidden_axis] *= G
-    out = t.new_zeros(shape)
-    for g, idx in enumerate(groups):
-        index: list = [slice(None)] * t.ndim
-        if hidden_axis is not None:
-            size = t.shape[hidden_axis]
-            index[hidden_axis] = slice(g * size, (g + 1) * size)
-        if len(token_axes) == 1:
-            index[token_axes[0]] = idx
-        else:
-            index[token_axes[0]], index[token_axes[1]] = idx[:, None], idx[None, :]
-        out[tuple(index)] = t
-    return out
-
-
-def resample_pos_embed(t: torch.Tensor, new_shape: torch.Size, prefix: int) -> torch.Tensor:
-    """Bicubic resampling of a (1, prefix + h*w, C) or (1, C, h, w) position embedding."""
-    if t.ndim == 4:
-        return F.interpolate(t, size=tuple(new_shape[2:]), mode="bicubic", align_corners=False)
-    old = math.isqrt(t.shape[1] - prefix)
-    new = math.isqrt(new_shape[1] - prefix)
-    grid = t[:, prefix:].reshape(1, old, old, -1).permute(0, 3, 1, 2)
-    grid = F.interpolate(grid, size=(new, new), mode="bicubic", align_corners=False)
-    return torch.cat([t[:, :prefix], grid.permute(0, 2, 3, 1).reshape(1, new * new, -1)], dim=1)
-
-
-def fit_weights(model: MetaFormer, state_dict: dict[str, torch.Tensor]) -> dict:
-    """The (tokenmix-keyed) checkpoint with every resolution-tied tensor adapted to `model`'s shapes."""
+def fit_weights(model: MetaFormer, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The (tokenmix-keyed) checkpoint with every resolution-tied tensor adapted to `model`'s shapes by the
+    outermost part on its path that has a `fit_grid` rule."""
     ours = model.state_dict()
     sd = dict(state_dict)
-    for key, value in list(sd.items()):
-        if key not in ours or ours[key].shape == value.shape:
+    pending = {k for k, v in sd.items() if k in ours and ours[k].shape != v.shape}
+    for name, module in model.named_modules():  # parents first: a part adapts all of its own tensors
+        prefix = f"{name}." if name else ""
+        mine = {k for k in pending if k.startswith(prefix)}
+        if not mine or not hasattr(module, "fit_grid"):
             continue
-        sd[key] = _fit(model, key, value, ours[key].shape)
+        sd.update({prefix + k: v for k, v in module.fit_grid(_under(sd, prefix)).items()})
+        pending -= mine
+    if pending:
+        key = sorted(pending)[0]
+        raise ConfigError(f"cannot resize {key} {tuple(sd[key].shape)} -> {tuple(ours[key].shape)}: no rule for it")
     return sd
-
-
-def _fit(model: MetaFormer, key: str, t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    if key.endswith("pos_embed"):
-        return resample_pos_embed(t, shape, model.num_prefix_tokens if key.startswith("stem") else 0)
-    parts = key.split(".")
-    owner = next((p for p in ("token_mixer", "gate") if p in parts), None)
-    if parts[0] != "stages" or owner is None:  # not tied to the resolution: the strict load reports it
-        return t
-    stage_index = int(parts[1])
-    kind = model.cfg.stages[stage_index].mixer.kind
-    leaf = ".".join(parts[parts.index(owner) + 1 :])
-    if kind in NOT_RESIZABLE:
-        raise ConfigError(f"{kind} mixers cannot be resized to another resolution ({key})")
-    if kind == "global_filter":  # (h, w//2+1, C, 2): interpolate the spectrum, re and im as channels
-        h, w, c, _ = t.shape
-        spectrum = t.reshape(1, h, w, 2 * c).permute(0, 3, 1, 2)
-        spectrum = F.interpolate(spectrum, size=tuple(shape[:2]), mode="bicubic", align_corners=True)
-        return spectrum.permute(0, 2, 3, 1).reshape(shape)
-    if kind == "sparse_mlp":  # row / column FCs (W, W, 1, 1) and biases: tile along one side
-        k = shape[0] // t.shape[0]
-        if k * t.shape[0] != shape[0]:
-            raise ConfigError(f"{key}: a side of {shape[0]} is not a multiple of the checkpoint's {t.shape[0]}")
-        return block_diagonal(t, torch.arange(shape[0]).reshape(k, -1), (0, 1) if t.ndim == 4 else (0,))
-    if kind not in TILED_2D:
-        raise ConfigError(f"cannot resize {key} of a {kind} mixer")
-    if leaf not in TOKEN_LEAVES:  # e.g. the gate's channel norm: not tied to the resolution
-        return t
-    if leaf == "fc1.bias":  # Mixer's hidden units: one copy per group
-        return t.repeat(shape[0] // t.shape[0])
-    grid = model.stages[stage_index].grid
-    old_tokens = t.shape[1] if leaf == "fc1.weight" else t.shape[0]
-    groups = tile_groups(grid, _tile_factor(grid[0] * grid[1], old_tokens, key))
-    if leaf == "fc1.weight":  # (D_S, N): tokens in, hidden out
-        return block_diagonal(t, groups, (1,), hidden_axis=0)
-    if leaf == "fc2.weight":  # (N, D_S)
-        return block_diagonal(t, groups, (0,), hidden_axis=1)
-    if leaf in ("fc2.bias", "proj.bias"):
-        return block_diagonal(t, groups, (0,))
-    if leaf == "proj.weight":  # (N, N)
-        return block_diagonal(t, groups, (0, 1))
-    raise ConfigError(f"cannot resize {key}")

@@ -19,7 +19,7 @@ from .build import build
 from .conv_bn import ConvBn
 from .fold import absorb_input_affine_, fold_norm_into, scale_output_
 from .norms import batchnorm_affine
-from .stems import conv_out
+from .grid import conv_out
 
 
 class Scale(nn.Module):

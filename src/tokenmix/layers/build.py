@@ -15,6 +15,7 @@ from torch import nn
 
 from ..config import ConfigError, Part
 from ..registry import Registry
+from .grid import grid_of
 
 LAYOUTS = ("nchw", "nhwc", "nlc")
 
@@ -54,11 +55,3 @@ def to_layout(x: torch.Tensor, src: str, dst: str, grid: tuple[int, int] | None 
         raise ValueError(f"cannot lay {tuple(x.shape)} tokens out on a grid {grid}")
     x = x.unflatten(1, grid)  # (B, H, W, C)
     return x if dst == "nhwc" else x.permute(0, 3, 1, 2)
-
-
-def grid_of(x: torch.Tensor, layout: str) -> tuple[int, int] | None:
-    if layout == "nchw":
-        return tuple(x.shape[2:4])
-    if layout == "nhwc":
-        return tuple(x.shape[1:3])
-    return None

@@ -8,7 +8,7 @@ from torch import nn
 
 from ..registry import DOWNSAMPLES, MLPS, STEMS
 from .acts import make_act
-from .stems import conv_out
+from .grid import conv_out
 
 
 def fold_bn(weight: torch.Tensor, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:

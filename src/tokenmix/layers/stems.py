@@ -14,19 +14,10 @@ from ..config import ConfigError, Part
 from ..registry import DOWNSAMPLES, NORMS, STEMS
 from .acts import make_act
 from .build import build
+from .grid import conv_out, resample_map, resample_token_embed
 
 
-def conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
-
-
-def as_part(spec: Part | dict | None) -> Part | None:
-    """Nested parts arrive as dicts when a config was read back from JSON."""
-    return Part(spec["kind"], dict(spec.get("args", {}))) if isinstance(spec, dict) else spec
-
-
-def optional_norm(spec: Part | dict | None, dim: int) -> nn.Module:
-    spec = as_part(spec)
+def optional_norm(spec: Part | None, dim: int) -> nn.Module:
     return build(NORMS, spec, dim=dim, layout="nchw") if spec is not None else nn.Identity()
 
 
@@ -94,7 +85,8 @@ class ConvMixerStem(PatchEmbed):
 class ViTEmbed(PatchEmbed):
     """ViT's input: patch embedding, a prepended class token and a learned position embedding over all tokens.
 
-    The position embedding is sized for img_size, so these models take that size only (see the resize path).
+    The position embedding is sized for img_size, so these models take that size only; at another one its
+    grid part is resampled bicubically and the class token's kept (as timm's `resample_abs_pos_embed`).
     """
 
     layout = "nlc"
@@ -118,6 +110,9 @@ class ViTEmbed(PatchEmbed):
             x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1)
         return x + self.pos_embed
 
+    def fit_grid(self, saved: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {"pos_embed": resample_token_embed(saved["pos_embed"], self.pos_embed.shape[1], self.num_prefix_tokens)}
+
 
 @DOWNSAMPLES.decorator("conv")
 class ConvDownsample(nn.Module):
@@ -125,7 +120,7 @@ class ConvDownsample(nn.Module):
 
     pos_embed=True adds a learned, zero-initialised position embedding (dim, H, W) to the output: the
     PoolFormer paper's hybrids put one before their first attention stage (official `AddPositionEmb`). It
-    fixes the input size.
+    fixes the input size; at another one it is resampled bicubically.
     """
 
     def __init__(
@@ -157,6 +152,9 @@ class ConvDownsample(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv(self.norm(x))
         return x if self.pos_embed is None else x + self.pos_embed
+
+    def fit_grid(self, saved: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {"pos_embed": resample_map(saved["pos_embed"], self.pos_embed.shape[2:])}
 
 
 @STEMS.decorator("resnet")

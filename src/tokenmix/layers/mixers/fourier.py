@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ...registry import MIXERS
+from ..grid import resample_map
 
 
 def _fft_precision(x: torch.Tensor) -> torch.Tensor:
@@ -37,7 +38,9 @@ class GlobalFilter(nn.Module):
     K is a learnable complex filter per channel, stored as real (H, W // 2 + 1, C, 2) (key `complex_weight`,
     as in the official code) because a real input's 2-D spectrum is Hermitian: rfft2 keeps W // 2 + 1 columns.
     norm="ortho" makes FFT and IFFT unitary, as in the official code; another norm rescales every output. The
-    filter is sized by the grid, so the model is tied to its img_size.
+    filter is sized by the grid, so the model is tied to its img_size; at another one the filter is resampled
+    bicubically (align_corners=True), real and imaginary parts as channels: the official fine-tuning rule
+    (GFNet `main_gfnet.py`).
     """
 
     layout = "nhwc"
@@ -56,3 +59,9 @@ class GlobalFilter(nn.Module):
         spectrum = torch.fft.rfft2(x, dim=(1, 2), norm="ortho")
         spectrum = spectrum * torch.view_as_complex(self.complex_weight.to(x.dtype))
         return torch.fft.irfft2(spectrum, s=grid, dim=(1, 2), norm="ortho").to(dtype)
+
+    def fit_grid(self, saved: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        h, w, c, _ = saved["complex_weight"].shape  # (h, w//2+1, C, 2)
+        spectrum = saved["complex_weight"].reshape(1, h, w, 2 * c).permute(0, 3, 1, 2)
+        spectrum = resample_map(spectrum, self.complex_weight.shape[:2], align_corners=True)
+        return {"complex_weight": spectrum.permute(0, 2, 3, 1).reshape(self.complex_weight.shape)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...config import ConfigError
 from ...registry import MIXERS
 
 
@@ -25,3 +26,9 @@ class RandomMixing(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, N, C): mix along N
         return torch.einsum("mn,bnc->bmc", self.random_matrix, x)
+
+    def fit_grid(self, saved: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        raise ConfigError(
+            "random mixers cannot be resized to another resolution: R is one frozen draw over N tokens, "
+            "with nothing learned to carry over"
+        )

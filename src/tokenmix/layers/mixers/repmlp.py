@@ -110,3 +110,9 @@ class RepMLP(nn.Module):
         self.deployed = True
 
     merge = reparameterize  # the branch merge is this part's whole inference form
+
+    def fit_grid(self, saved: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        raise ConfigError(
+            "repmlp mixers cannot be resized to another resolution: fc3 is one FC over the stage's whole grid, "
+            "and no rule maps it to another"
+        )

@@ -116,6 +116,12 @@ class RepMLPv1(nn.Module):
 
     merge = reparameterize
 
+    def fit_grid(self, saved: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        raise ConfigError(
+            "repmlp_v1 mixers cannot be resized to another resolution: the global perceptron's FCs are sized "
+            "by the number of partitions"
+        )
+
 
 @MIXERS.decorator("repmlp_light")
 class RepMLPLightUnit(nn.Module):

@@ -13,8 +13,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...config import ConfigError
 from ...registry import MIXERS
 from ..acts import make_act
+from ..grid import block_diagonal, tile_factor, tiled_token_groups
 from ..norms import Affine
 
 
@@ -34,12 +36,24 @@ class TokenMlp(nn.Module):
     """MLP-Mixer's token-mixing MLP (Tolstikhin et al. 2021, Eq. 1): N -> D_S -> N per channel.
 
     D_S = ratio * dim: the paper's Table 1 ties the token MLP width to the channel width (D_S = C/2), not to N.
+
+    At another resolution (K times the grid side) both FCs are tiled block-diagonally over the K^2 tiles of
+    the grid (tokenmix.layers.grid) and D_S grows to K^2 D_S with them: one copy of the trained MLP per tile.
     """
 
     layout = "nlc"
 
-    def __init__(self, dim: int, num_tokens: int, ratio: float = 0.5, act: str = "gelu", drop: float = 0.0) -> None:
+    def __init__(
+        self,
+        dim: int,
+        num_tokens: int,
+        grid: tuple[int, int],
+        ratio: float = 0.5,
+        act: str = "gelu",
+        drop: float = 0.0,
+    ) -> None:
         super().__init__()
+        self.grid, self.ratio = tuple(grid), ratio
         hidden = int(ratio * dim)
         self.fc1 = nn.Linear(num_tokens, hidden)
         self.act = make_act(act)
@@ -51,22 +65,52 @@ class TokenMlp(nn.Module):
         x = self.drop1(self.act(mix_tokens(self.fc1, x)))  # (B, D_S, C)
         return self.drop2(mix_tokens(self.fc2, x))  # (B, N, C)
 
+    def fit_args(self, saved: dict[str, torch.Tensor]) -> dict:
+        """D_S = K^2 x the checkpoint's: the token-MLP ratio scaled with the tiling (tokenmix.resize)."""
+        k = tile_factor(self.fc1.in_features, saved["fc1.weight"].shape[1], "token_mlp fc1.weight")
+        return {} if k == 1 else {"ratio": self.ratio * k * k}
+
+    def fit_grid(self, saved: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """One block-diagonal copy of fc1 (D_S, N) and fc2 (N, D_S) per tile, hidden units included."""
+        groups = tiled_token_groups(self.grid, saved["fc1.weight"].shape[1], "token_mlp fc1.weight")
+        return {
+            "fc1.weight": block_diagonal(saved["fc1.weight"], groups, (1,), hidden_axis=0),
+            "fc1.bias": saved["fc1.bias"].repeat(len(groups)),
+            "fc2.weight": block_diagonal(saved["fc2.weight"], groups, (0,), hidden_axis=1),
+            "fc2.bias": block_diagonal(saved["fc2.bias"], groups, (0,)),
+        }
+
+
+def fit_square_token_fc(proj: nn.Linear, grid: tuple[int, int], saved: dict[str, torch.Tensor], prefix: str) -> dict:
+    """A Linear(N, N) over the tokens at K times the grid side: one block-diagonal copy per K x K tile."""
+    weight = saved[f"{prefix}.weight"]
+    groups = tiled_token_groups(grid, weight.shape[1], f"{prefix}.weight")
+    out = {f"{prefix}.weight": block_diagonal(weight, groups, (0, 1))}
+    if proj.bias is not None:
+        out[f"{prefix}.bias"] = block_diagonal(saved[f"{prefix}.bias"], groups, (0,))
+    return out
+
 
 @MIXERS.decorator("linear_tokens")
 class LinearTokens(nn.Module):
     """ResMLP's token mixer: one Linear(N, N) with bias, no activation (Touvron et al. 2021, Eq. 1).
 
-    bias=False is the PoolFormer paper's "SpatialFC" hybrid mixer (Table 5).
+    bias=False is the PoolFormer paper's "SpatialFC" hybrid mixer (Table 5). At another resolution the FC is
+    tiled block-diagonally (see TokenMlp).
     """
 
     layout = "nlc"
 
-    def __init__(self, dim: int, num_tokens: int, bias: bool = True) -> None:
+    def __init__(self, dim: int, num_tokens: int, grid: tuple[int, int], bias: bool = True) -> None:
         super().__init__()
+        self.grid = tuple(grid)
         self.proj = nn.Linear(num_tokens, num_tokens, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return mix_tokens(self.proj, x)
+
+    def fit_grid(self, saved: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return fit_square_token_fc(self.proj, self.grid, saved, "proj")
 
     @torch.no_grad()
     def merge_branch(self, norm: nn.Module, layer_scale: nn.Module) -> tuple[nn.Module, nn.Module, nn.Module]:
@@ -109,12 +153,14 @@ class SpatialGatingUnit(nn.Module):
 
     `dim` is the width of the gated MLP's hidden layer; the output has dim/2 channels. W starts near zero and
     b at one, so every block starts as a plain MLP ("near identity"), which the paper needs for stable training.
+    At another resolution W is tiled block-diagonally (see TokenMlp); the channel norm is not grid-sized.
     """
 
     layout = "nlc"
 
-    def __init__(self, dim: int, num_tokens: int, eps: float = 1e-5) -> None:
+    def __init__(self, dim: int, num_tokens: int, grid: tuple[int, int], eps: float = 1e-5) -> None:
         super().__init__()
+        self.grid = tuple(grid)
         self.norm = nn.LayerNorm(dim // 2, eps=eps)
         self.proj = nn.Linear(num_tokens, num_tokens)
 
@@ -126,6 +172,9 @@ class SpatialGatingUnit(nn.Module):
         u, v = x.chunk(2, dim=-1)
         v = mix_tokens(self.proj, self.norm(v))
         return u * v
+
+    def fit_grid(self, saved: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return fit_square_token_fc(self.proj, self.grid, saved, "proj")
 
 
 @MIXERS.decorator("token_ff")
@@ -150,3 +199,9 @@ class TokenFeedForward(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.transpose(1, 2)  # (B, C, N): normalise and mix tokens
         return self.fc2(self.act(self.fc1(self.norm(x)))).transpose(1, 2)
+
+    def fit_grid(self, saved: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        raise ConfigError(
+            "token_ff mixers cannot be resized to another resolution: their token norm and MLP mix the class "
+            "token with the patches, so no tiling keeps the trained map"
+        )
