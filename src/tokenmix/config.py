@@ -162,6 +162,10 @@ def _from_json_value(value: Any) -> Any:
     return value
 
 
+def _is_part_dict(value: Any) -> bool:
+    return isinstance(value, dict) and "kind" in value and set(value) <= {"kind", "args"}
+
+
 def _stage(d: dict[str, Any]) -> StageCfg:
     d = dict(d)
     _check_fields(StageCfg, d)

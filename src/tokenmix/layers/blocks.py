@@ -18,8 +18,8 @@ from .acts import make_act
 from .build import build
 from .conv_bn import ConvBn
 from .fold import absorb_input_affine_, fold_norm_into, scale_output_
-from .norms import batchnorm_affine
 from .grid import conv_out
+from .norms import batchnorm_affine
 
 
 class Scale(nn.Module):

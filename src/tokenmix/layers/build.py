@@ -15,7 +15,6 @@ from torch import nn
 
 from ..config import ConfigError, Part
 from ..registry import Registry
-from .grid import grid_of
 
 LAYOUTS = ("nchw", "nhwc", "nlc")
 
