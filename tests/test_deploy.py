@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 import tokenmix
-from tokenmix.layers.blocks import Scale, Shift
+from tokenmix.layers.blocks import Scale
+from tokenmix.layers.fold import Shift
 from tokenmix.layers.norms import Affine
 
 from .helpers import max_rel_diff, randomize_

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .registry import BLOCKS
+
 
 class ConfigError(ValueError):
     """A config value that cannot work, with what was expected and what came."""
@@ -76,12 +78,16 @@ class StageCfg:
     depth: int
     dim: int
     mixer: Part  # token mixer; its class declares the tensor layout the stage runs in
-    norm: Part  # norm1 and norm2 of every block
+    norm: Part | None = None  # norm1 and norm2 of every block (required by the block kinds that use a norm)
     mlp: Part = Part("mlp", {"ratio": 4.0})  # channel MLP
     block: Part = Part("metaformer")  # how mixer, mlp, norms and residuals are wired
     downsample: Part | None = None  # applied to the stage input (NCHW) before the blocks
     layer_scale: float | None = None  # LayerScale init (CaiT); None: no LayerScale
     res_scale: float | None = None  # ResScale init on the shortcut (MetaFormer v2); None: none
+
+
+# The StageCfg parts a block kind may build; each kind declares the ones it does (Block.uses).
+BLOCK_PARTS = ("mixer", "norm", "mlp", "layer_scale", "res_scale")
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,22 @@ def validate(cfg: ModelCfg) -> None:
     for i, stage in enumerate(cfg.stages):
         _positive(f"stages[{i}].depth", stage.depth)
         _positive(f"stages[{i}].dim", stage.dim)
+        _check_block_parts(f"stages[{i}]", stage)
+
+
+def built_parts(stage: StageCfg) -> tuple[str, ...]:
+    """The StageCfg parts the stage's block kind builds (the others must keep their defaults)."""
+    return BLOCKS.get(stage.block.kind).uses
+
+
+def _check_block_parts(where: str, stage: StageCfg) -> None:
+    uses, defaults = built_parts(stage), {f.name: f.default for f in dataclasses.fields(StageCfg)}
+    for name in BLOCK_PARTS:
+        value = getattr(stage, name)
+        if name not in uses and name in defaults and value != defaults[name]:
+            raise ConfigError(f"{where}: a {stage.block.kind!r} block uses no {name}, got {name}={value!r}")
+    if "norm" in uses and stage.norm is None:
+        raise ConfigError(f"{where}: a {stage.block.kind!r} block needs a norm, got none")
 
 
 def _positive(name: str, value: Any) -> None:

@@ -40,6 +40,13 @@ def drop_path_rates(cfg: ModelCfg) -> list[list[float]]:
 
 
 class Stage(nn.Module):
+    """An optional downsample, then `depth` blocks of one kind, in the layout its token mixer declares.
+
+    What changes the grid says so through the contract of tokenmix.layers.contracts: the downsample, or the
+    first block of a kind that takes the stage input. `reduction` is how many times smaller the stage's grid is
+    than its input's.
+    """
+
     def __init__(
         self,
         cfg: StageCfg,
@@ -52,29 +59,26 @@ class Stage(nn.Module):
     ) -> None:
         super().__init__()
         self.in_layout, self.layout = in_layout, part_layout(MIXERS, cfg.mixer)
-        self.downsample = None
-        block_cls = BLOCKS.get(cfg.block.kind)
-        projects = getattr(block_cls, "projects_input", False)  # ResNet: the first block changes width/stride
-        self.stride = cfg.block.args.get("stride", 1) if projects else 1
+        self.downsample, self.reduction = None, 1
+        block_takes_input = BLOCKS.get(cfg.block.kind).takes_stage_input
         if cfg.downsample is not None:
             self.downsample = build(DOWNSAMPLES, cfg.downsample, in_dim=in_dim, dim=cfg.dim, grid=grid)
-            grid = self.downsample.out_grid(grid)
-            self.stride = getattr(self.downsample, "stride", 1)
-        elif projects:
-            grid = block_cls.stage_grid(grid, **cfg.block.args)
-        elif in_dim != cfg.dim:
+            grid, self.reduction, in_dim = self.downsample.out_grid(grid), self.downsample.reduction, cfg.dim
+        elif in_dim != cfg.dim and not block_takes_input:
             raise ConfigError(f"a stage that changes width ({in_dim} -> {cfg.dim}) needs a downsample")
         spatial_input = in_layout != "nlc" or num_prefix_tokens == 0
         if not spatial_input and (self.downsample is not None or self.layout != "nlc" or not is_last):
             raise ConfigError("a token stem with a class token can only feed a single token-layout stage")
-        self.grid = grid
         self.out_layout = self.layout if is_last else "nchw"
-        num_tokens = grid[0] * grid[1] + num_prefix_tokens
-        ctx = dict(dim=cfg.dim, layout=self.layout, num_tokens=num_tokens, grid=grid)
-        first = dict(ctx, in_dim=in_dim, first=True) if projects else ctx
-        self.blocks = nn.Sequential(
-            *[block_cls(cfg, first if i == 0 else ctx, rate, **cfg.block.args) for i, rate in enumerate(drop_paths)]
-        )
+        blocks = []
+        for i, rate in enumerate(drop_paths):
+            ctx = dict(dim=cfg.dim, layout=self.layout, num_tokens=grid[0] * grid[1] + num_prefix_tokens, grid=grid)
+            if i == 0 and block_takes_input:
+                ctx["in_dim"] = in_dim
+            blocks.append(build(BLOCKS, cfg.block, stage=cfg, ctx=ctx, drop_path=rate))
+            grid, self.reduction = blocks[-1].out_grid(grid), self.reduction * blocks[-1].reduction
+        self.grid = grid
+        self.blocks = nn.Sequential(*blocks)
         self.grad_checkpointing = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -99,16 +103,16 @@ class MetaFormer(nn.Module):
         self.cfg = cfg
         self.num_classes, self.in_chans, self.img_size = cfg.num_classes, cfg.in_chans, cfg.img_size
         self.stem = build(STEMS, cfg.stem, in_chans=cfg.in_chans, dim=cfg.stages[0].dim, img_size=cfg.img_size)
-        self.num_prefix_tokens = getattr(self.stem, "num_prefix_tokens", 0)
+        self.num_prefix_tokens = self.stem.num_prefix_tokens
         grid = self.stem.out_grid((cfg.img_size, cfg.img_size))
         if min(grid) < 1:
             raise ConfigError(f"img_size {cfg.img_size} is smaller than the stem's patch ({self.stem.reduction})")
-        in_dim = getattr(self.stem, "out_dim", cfg.stages[0].dim)  # a ResNet stem is narrower than stage 1
+        in_dim = self.stem.out_dim
         layout, stages, self.feature_info = self.stem.layout, [], []
         reduction = self.stem.reduction
         for i, (stage_cfg, rates) in enumerate(zip(cfg.stages, drop_path_rates(cfg), strict=True)):
             stage = Stage(stage_cfg, in_dim, layout, grid, self.num_prefix_tokens, rates, i == len(cfg.stages) - 1)
-            reduction *= stage.stride
+            reduction *= stage.reduction
             self.feature_info.append(dict(num_chs=stage_cfg.dim, reduction=reduction, module=f"stages.{i}"))
             stages.append(stage)
             grid, layout, in_dim = stage.grid, stage.out_layout, stage_cfg.dim
@@ -130,9 +134,7 @@ class MetaFormer(nn.Module):
 
     def _needs_fixed_input_size(self) -> bool:
         """True when a part's weights are sized by the token count (token MLPs, position embeddings)."""
-        if getattr(self.stem, "fixed_input_size", False):
-            return True
-        if any(getattr(s.downsample, "fixed_input_size", False) for s in self.stages):
+        if self.stem.fixed_input_size or any(s.downsample and s.downsample.fixed_input_size for s in self.stages):
             return True
         sized = ("num_tokens", "grid")  # a mixer that takes either is sized by the token grid
         params = [inspect.signature(MIXERS.get(s.mixer.kind)).parameters for s in self.cfg.stages]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ast
 
+from ..config import StageCfg, built_parts
 from ..counting import count_macs, count_params, meta_model, stage_shapes
 from ..factory import MODELS, model_cfg
 
@@ -33,6 +34,13 @@ def parse_options(pairs: list[str]) -> dict[str, object]:
     return options
 
 
+def describe_parts(stage: StageCfg) -> str:
+    """The parts the stage's block builds, e.g. "mixer pool(pool_size=3), norm groupnorm1(), mlp mlp(ratio=4.0)";
+    an unset LayerScale or ResScale is left out."""
+    parts = [(name, getattr(stage, name)) for name in built_parts(stage)]
+    return ", ".join(f"{name} {value}" for name, value in parts if value is not None)
+
+
 def run(args: argparse.Namespace) -> int:
     entry = MODELS.get(args.name)
     options = parse_options(args.option)
@@ -49,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     for i, stage in enumerate(cfg.stages):
         down = f", downsample {stage.downsample}" if stage.downsample else ""
         print(f"  stage {i}: {stage.depth} x {stage.block.kind} block, dim {stage.dim}{down}")
-        print(f"    mixer {stage.mixer}, norm {stage.norm}, mlp {stage.mlp}")
+        print(f"    {describe_parts(stage)}")
     print(f"  head: {cfg.head}")
     print("shapes (batch 1):")
     for name, shape in stage_shapes(cfg):

@@ -1,5 +1,4 @@
-"""Conv + BatchNorm units (RepMLPNet's stems, downsampling and FFN) and the BN folding that every
-re-parameterisation needs."""
+"""Conv + BatchNorm units (RepMLPNet's stems, downsampling and FFN); their folding is in tokenmix.layers.fold."""
 
 from __future__ import annotations
 
@@ -8,20 +7,8 @@ from torch import nn
 
 from ..registry import DOWNSAMPLES, MLPS, STEMS
 from .acts import make_act
+from .contracts import Downsample, GridChange, Stem
 from .grid import conv_out
-
-
-def fold_bn(weight: torch.Tensor, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
-    """(W', b') of a bias-free conv/FC followed by `bn` in eval mode: W' = W g / s, b' = beta - mu g / s.
-
-    If the conv has a multiple of bn's channels (RepMLP's fc3: S * h * w outputs, BN over S), each BN channel
-    covers a contiguous block of outputs.
-    """
-    scale = bn.weight / (bn.running_var + bn.eps).sqrt()
-    bias = bn.bias - bn.running_mean * scale
-    repeat = weight.shape[0] // scale.shape[0]
-    scale, bias = scale.repeat_interleave(repeat), bias.repeat_interleave(repeat)
-    return weight * scale.view(-1, *([1] * (weight.ndim - 1))), bias
 
 
 class ConvBn(nn.Module):
@@ -37,14 +24,13 @@ class ConvBn(nn.Module):
         return self.bn(self.conv(x))
 
 
-class ConvBnAct(nn.Module):
+class ConvBnAct(GridChange):
     """Non-overlapping k x k / k conv (no bias) -> BatchNorm -> act: RepMLPNet's stem and downsampling."""
-
-    layout = "nchw"
 
     def __init__(self, in_dim: int, dim: int, kernel_size: int, act: str = "relu") -> None:
         super().__init__()
         self.kernel_size = self.reduction = self.stride = kernel_size
+        self.out_dim = dim
         self.conv = nn.Conv2d(in_dim, dim, kernel_size, stride=kernel_size, bias=False)
         self.norm = nn.BatchNorm2d(dim)
         self.act = make_act(act)
@@ -57,13 +43,13 @@ class ConvBnAct(nn.Module):
 
 
 @STEMS.decorator("conv_bn")
-class ConvBnStem(ConvBnAct):
+class ConvBnStem(ConvBnAct, Stem):
     def __init__(self, in_chans: int, dim: int, kernel_size: int = 4, act: str = "relu") -> None:
         super().__init__(in_chans, dim, kernel_size, act)
 
 
 @DOWNSAMPLES.decorator("conv_bn")
-class ConvBnDownsample(ConvBnAct):
+class ConvBnDownsample(ConvBnAct, Downsample):
     def __init__(self, in_dim: int, dim: int, kernel_size: int = 2, act: str = "relu") -> None:
         super().__init__(in_dim, dim, kernel_size, act)
 

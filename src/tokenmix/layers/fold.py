@@ -1,4 +1,5 @@
-"""Exact rewrites of per-channel affine maps into the linear layers beside them, for tokenmix.deploy.
+"""Exact rewrites of per-channel affine maps into the linear layers beside them, for tokenmix.deploy and the
+re-parameterisations (RepMLP's branch merge). All BatchNorm and affine folding algebra lives here.
 
 A per-channel scale s after a Linear/1x1-conv is the same as scaling that layer's output rows; a per-channel
 affine (w, b) before one is the same as scaling its input columns and adding W @ b to its bias. Both hold
@@ -15,6 +16,45 @@ from torch import nn
 from .norms import Affine
 
 Layer = nn.Linear | nn.Conv2d
+
+
+def batchnorm_affine(bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inference-time BatchNorm as y = x * scale + shift (running statistics folded in)."""
+    scale = bn.running_var.add(bn.eps).rsqrt()
+    if bn.weight is not None:
+        scale = scale * bn.weight
+    shift = -bn.running_mean * scale
+    if bn.bias is not None:
+        shift = shift + bn.bias
+    return scale.detach(), shift.detach()
+
+
+def fold_bn(weight: torch.Tensor, bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """(W', b') of a bias-free conv/FC followed by `bn` in eval mode: W' = W g / s, b' = beta - mu g / s.
+
+    If the conv has a multiple of bn's channels (RepMLP's fc3: S * h * w outputs, BN over S), each BN channel
+    covers a contiguous block of outputs.
+    """
+    scale, shift = batchnorm_affine(bn)
+    repeat = weight.shape[0] // scale.shape[0]
+    scale, shift = scale.repeat_interleave(repeat), shift.repeat_interleave(repeat)
+    return weight * scale.view(-1, *([1] * (weight.ndim - 1))), shift
+
+
+class Shift(nn.Module):
+    """x + shift, one constant per channel: what is left of an inference BatchNorm whose scale went to a conv.
+
+    Only a merge creates it, always right after an activation, whose fresh output it may overwrite.
+    """
+
+    def __init__(self, shift: torch.Tensor, layout: str) -> None:
+        super().__init__()
+        self.shape = (-1, 1, 1) if layout == "nchw" else (-1,)
+        self.register_buffer("shift", shift.detach().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shift = self.shift.view(self.shape)
+        return x.add_(shift) if not torch.is_grad_enabled() and x.dtype == torch.result_type(x, shift) else x + shift
 
 
 def _channel_view(t: torch.Tensor, like: torch.Tensor, dim: int) -> torch.Tensor:
@@ -80,3 +120,17 @@ def scale_norm_output_(norm: nn.Module, scale: torch.Tensor) -> bool:
     if getattr(norm, "bias", None) is not None:
         norm.bias.mul_(scale)
     return True
+
+
+def fold_scale_through_relu_(conv: nn.Conv2d, act: nn.Module, scale: torch.Tensor) -> bool:
+    """relu(conv(x)) * scale == relu(conv'(x)) when scale >= 0; False (nothing changed) otherwise."""
+    if not isinstance(act, nn.ReLU) or not bool((scale >= 0).all()):
+        return False
+    scale_output_(conv, scale)
+    return True
+
+
+def fold_batchnorm_through_relu(conv: nn.Conv2d, act: nn.Module, bn: nn.BatchNorm2d) -> nn.Module:
+    """What is left of `conv -> act -> bn` after moving bn's scale into conv where a ReLU allows it."""
+    scale, shift = batchnorm_affine(bn)
+    return Shift(shift, "nchw") if fold_scale_through_relu_(conv, act, scale) else bn

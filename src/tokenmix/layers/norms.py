@@ -69,17 +69,6 @@ class Affine(nn.Module):
         return torch.addcmul(self.bias.view(self.shape), self.weight.view(self.shape), x)
 
 
-def batchnorm_affine(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
-    """Inference-time BatchNorm as y = x * scale + shift (running statistics folded in)."""
-    scale = bn.running_var.add(bn.eps).rsqrt()
-    if bn.weight is not None:
-        scale = scale * bn.weight
-    shift = -bn.running_mean * scale
-    if bn.bias is not None:
-        shift = shift + bn.bias
-    return scale.detach(), shift.detach()
-
-
 class BatchNorm(nn.BatchNorm2d):
     """BatchNorm over channels; channels-last inputs are viewed as NCHW."""
 

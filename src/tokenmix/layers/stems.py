@@ -14,6 +14,8 @@ from ..config import ConfigError, Part
 from ..registry import DOWNSAMPLES, NORMS, STEMS
 from .acts import make_act
 from .build import build
+from .contracts import Downsample, Stem
+from .fold import fold_batchnorm_through_relu
 from .grid import conv_out, resample_map, resample_token_embed
 
 
@@ -22,14 +24,12 @@ def optional_norm(spec: Part | None, dim: int) -> nn.Module:
 
 
 @STEMS.decorator("patch")
-class PatchEmbed(nn.Module):
+class PatchEmbed(Stem):
     """Non-overlapping p x p patches, linearly embedded: a conv with kernel = stride = p (ViT, Mixer, ResMLP)."""
-
-    layout = "nchw"
 
     def __init__(self, in_chans: int, dim: int, patch_size: int = 16, bias: bool = True) -> None:
         super().__init__()
-        self.reduction = patch_size
+        self.reduction, self.out_dim = patch_size, dim
         self.proj = nn.Conv2d(in_chans, dim, patch_size, stride=patch_size, bias=bias)
 
     def out_grid(self, grid: tuple[int, int]) -> tuple[int, int]:
@@ -40,16 +40,14 @@ class PatchEmbed(nn.Module):
 
 
 @STEMS.decorator("conv")
-class ConvStem(nn.Module):
+class ConvStem(Stem):
     """An overlapping conv, optionally followed by a norm (PoolFormer: 7x7 stride 4 padding 2)."""
-
-    layout = "nchw"
 
     def __init__(
         self, in_chans: int, dim: int, kernel_size: int = 7, stride: int = 4, padding: int = 2, norm: Part | None = None
     ) -> None:
         super().__init__()
-        self.kernel_size, self.reduction, self.padding = kernel_size, stride, padding
+        self.kernel_size, self.reduction, self.padding, self.out_dim = kernel_size, stride, padding, dim
         self.conv = nn.Conv2d(in_chans, dim, kernel_size, stride=stride, padding=padding)
         self.norm = optional_norm(norm, dim)
 
@@ -75,8 +73,6 @@ class ConvMixerStem(PatchEmbed):
     @torch.no_grad()
     def merge(self) -> None:
         """BatchNorm after the activation: see ConvMixerBlock.merge (a ReLU lets its scale into the conv)."""
-        from .blocks import fold_batchnorm_through_relu
-
         if isinstance(self.norm, nn.BatchNorm2d):
             self.norm = fold_batchnorm_through_relu(self.proj, self.act, self.norm)
 
@@ -115,7 +111,7 @@ class ViTEmbed(PatchEmbed):
 
 
 @DOWNSAMPLES.decorator("conv")
-class ConvDownsample(nn.Module):
+class ConvDownsample(Downsample):
     """norm (optional) then a strided conv that changes the width (PoolFormer: 3x3 stride 2 padding 1).
 
     pos_embed=True adds a learned, zero-initialised position embedding (dim, H, W) to the output: the
@@ -137,6 +133,7 @@ class ConvDownsample(nn.Module):
     ) -> None:
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.reduction = stride
         self.norm = optional_norm(norm, in_dim)
         self.conv = nn.Conv2d(in_dim, dim, kernel_size, stride=stride, padding=padding, bias=bias)
         self.fixed_input_size = pos_embed
@@ -158,11 +155,10 @@ class ConvDownsample(nn.Module):
 
 
 @STEMS.decorator("resnet")
-class ResNetStem(nn.Module):
+class ResNetStem(Stem):
     """ResNet's stem (He et al. 2016, Table 1): 7x7/2 conv (no bias) -> BN -> ReLU -> 3x3/2 max-pool, to
     `width` channels (64), narrower than the first stage (256): the stage's first block projects it."""
 
-    layout = "nchw"
     reduction = 4
 
     def __init__(self, in_chans: int, width: int = 64) -> None:

@@ -34,7 +34,6 @@ def repmlp_resnet50(kind: str, deploy: bool = False, partition: tuple[int, int] 
             DEPTHS[i],
             DIMS[i],
             mixer=mixers[REPMLP_STAGES.index(i)] if i in REPMLP_STAGES else plain,
-            norm=part("identity"),  # unused: the bottleneck block has its BNs inside its convs
             block=part(
                 "bottleneck", stride=1 if i == 0 else 2, width_ratio=width_ratio if i in REPMLP_STAGES else 0.25
             ),

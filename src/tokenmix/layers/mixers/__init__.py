@@ -9,4 +9,17 @@ The contract of a mixer class:
 Adding a mixer is writing one such class and registering it; every stage of every model can then use it.
 """
 
-from . import attention, conv, cycle, fourier, permute, pooling, random, repmlp, repmlp_v1, sparse_mlp, token_mlp  # noqa: F401
+from . import (  # noqa: F401
+    attention,
+    conv,
+    cycle,
+    fourier,
+    permute,
+    pooling,
+    random,
+    repmlp,
+    repmlp_v1,
+    resnet_conv,
+    sparse_mlp,
+    token_mlp,
+)

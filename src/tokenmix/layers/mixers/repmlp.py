@@ -9,7 +9,8 @@ from torch import nn
 
 from ...config import ConfigError
 from ...registry import MIXERS
-from ..conv_bn import ConvBn, fold_bn
+from ..conv_bn import ConvBn
+from ..fold import fold_bn
 
 
 class GlobalPerceptron(nn.Module):

@@ -9,7 +9,7 @@ Why a second part beside `repmlp.py` (RepMLPNet's): v1 is a different operator, 
 - Its conv branches are grouped k x k convs C -> C (g groups), v2's depthwise over sharesets.
 - Its global perceptron *adds* a per-partition, per-channel vector (avg-pool each partition, BN, FC-ReLU-FC over
   the C*(H/h)*(W/w) pooled values) to the input; v2's multiplies the output by a per-channel gate.
-The conv -> FC conversion and the BN fold are shared with v2 (`conv_as_fc`, `fold_bn`).
+The conv -> FC conversion is shared with v2 (`conv_as_fc`), the BN folds with everything (tokenmix.layers.fold).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from torch import nn
 
 from ...config import ConfigError
 from ...registry import MIXERS
-from ..conv_bn import ConvBn, fold_bn
+from ..conv_bn import ConvBn
+from ..fold import absorb_input_affine_, batchnorm_affine, fold_bn
 from .repmlp import conv_as_fc
 
 
@@ -105,12 +106,9 @@ class RepMLPv1(nn.Module):
         self.fc3.bias.copy_(bias)
         self.fc3_bn = nn.Identity()
         if self.has_global:  # fc1(a * v + c) = (W diag a) v + (W c + b), a and c repeated over the partitions
-            bn = self.avg_bn
-            scale = bn.weight / (bn.running_var + bn.eps).sqrt()
-            shift = bn.bias - bn.running_mean * scale
+            scale, shift = batchnorm_affine(self.avg_bn)
             per_value = self.hp * self.wp  # pooled values are flattened channel-major
-            self.fc1.bias.add_(self.fc1.weight @ shift.repeat_interleave(per_value))
-            self.fc1.weight.mul_(scale.repeat_interleave(per_value))
+            absorb_input_affine_(self.fc1, scale.repeat_interleave(per_value), shift.repeat_interleave(per_value))
             self.avg_bn = nn.Identity()
         self.deployed = True
 
