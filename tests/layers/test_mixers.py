@@ -1,0 +1,83 @@
+"""Every registered token mixer works in an isotropic and in a four-stage net: each block keeps the shape and
+the layout its mixer declares, the logits come out, and a gradient reaches every parameter. A new mixer gets
+these tests by being registered; `SETUP` holds the few that need a special block or arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from tokenmix import MetaFormer, ModelCfg, StageCfg, part
+from tokenmix.config import HeadCfg
+from tokenmix.registry import MIXERS
+
+from ..helpers import randomize_
+
+CHANNELS = {"nchw": 1, "nhwc": -1, "nlc": -1}
+
+
+def _mixer_args(kind: str, dim: int, grid: tuple[int, int]) -> dict[str, Any]:
+    """The arguments a mixer needs for this stage (what its family's config would pass)."""
+    if kind == "permute":  # its H and W Linears are Linear(C, C): the grid side must equal segment_dim
+        return {"segment_dim": grid[0]}
+    if kind.startswith("repmlp_"):
+        return {"partition": (2, 2)}
+    return {}
+
+
+def _stage(kind: str, depth: int, dim: int, grid: tuple[int, int], downsample: bool) -> StageCfg:
+    mixer = part(kind, **_mixer_args(kind, dim, grid))
+    extra: dict[str, Any] = {}
+    if kind == "spatial_gating":  # the Spatial Gating Unit is a gate inside gMLP's gated MLP
+        extra = dict(block=part("gated"), mlp=part("gated_mlp", ratio=2.0))
+    if downsample:
+        extra["downsample"] = part("conv", kernel_size=2, stride=2, padding=0)
+    return StageCfg(depth, dim, mixer=mixer, norm=part("layernorm"), layer_scale=None, **extra)
+
+
+def isotropic(kind: str) -> ModelCfg:
+    """32 px, 4 px patches: one stage of two blocks on an 8 x 8 grid at width 32."""
+    stem = part("patch", patch_size=4)
+    return ModelCfg(stem, (_stage(kind, 2, 32, (8, 8), False),), HeadCfg(), img_size=32, num_classes=5)
+
+
+def four_stage(kind: str) -> ModelCfg:
+    """64 px, 4 px patches, then 2x downsampling: grids 16, 8, 4, 2 at widths 32, 64, 96, 128 (each a multiple
+    of its grid side, as the permute mixer needs)."""
+    grids, dims = (16, 8, 4, 2), (32, 64, 96, 128)
+    stages = tuple(_stage(kind, 1, d, (g, g), i > 0) for i, (g, d) in enumerate(zip(grids, dims, strict=True)))
+    return ModelCfg(part("patch", patch_size=4), stages, HeadCfg(), img_size=64, num_classes=5)
+
+
+def _check_layouts(model: MetaFormer) -> list:
+    """Forward hooks asserting that every block returns its input's shape, laid out as its stage declares."""
+    handles = []
+    for stage, stage_cfg in zip(model.stages, model.cfg.stages, strict=True):
+
+        def check(block, inputs, output, layout=stage.layout, dim=stage_cfg.dim):
+            (x,) = inputs
+            assert output.shape == x.shape
+            assert x.ndim == (3 if layout == "nlc" else 4) and x.shape[CHANNELS[layout]] == dim
+
+        handles += [block.register_forward_hook(check) for block in stage.blocks]
+    return handles
+
+
+@pytest.mark.parametrize("make", [isotropic, four_stage])
+@pytest.mark.parametrize("kind", sorted(MIXERS.names()))
+def test_every_mixer_builds_runs_and_trains(kind: str, make) -> None:
+    cfg = make(kind)
+    model = randomize_(MetaFormer(cfg), seed=0).train()
+    for stage, stage_cfg in zip(model.stages, cfg.stages, strict=True):
+        assert stage.layout == MIXERS.get(stage_cfg.mixer.kind).layout
+    handles = _check_layouts(model)
+    x = torch.randn(2, 3, cfg.img_size, cfg.img_size)
+    logits = model(x)
+    for h in handles:
+        h.remove()
+    assert logits.shape == (2, 5)
+    (logits * torch.randn_like(logits)).sum().backward()
+    dead = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not dead, f"no gradient reaches {dead}"
