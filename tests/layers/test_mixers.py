@@ -24,6 +24,8 @@ def _mixer_args(kind: str, dim: int, grid: tuple[int, int]) -> dict[str, Any]:
         return {"segment_dim": grid[0]}
     if kind.startswith("repmlp_"):
         return {"partition": (2, 2)}
+    if kind == "attention":
+        return {"head_dim": 8}
     return {}
 
 
@@ -38,17 +40,17 @@ def _stage(kind: str, depth: int, dim: int, grid: tuple[int, int], downsample: b
 
 
 def isotropic(kind: str) -> ModelCfg:
-    """32 px, 4 px patches: one stage of two blocks on an 8 x 8 grid at width 32."""
-    stem = part("patch", patch_size=4)
-    return ModelCfg(stem, (_stage(kind, 2, 32, (8, 8), False),), HeadCfg(), img_size=32, num_classes=5)
+    """16 px, 2 px patches: one stage of two blocks on an 8 x 8 grid at width 16."""
+    stem = part("patch", patch_size=2)
+    return ModelCfg(stem, (_stage(kind, 2, 16, (8, 8), False),), HeadCfg(), img_size=16, num_classes=5)
 
 
 def four_stage(kind: str) -> ModelCfg:
-    """64 px, 4 px patches, then 2x downsampling: grids 16, 8, 4, 2 at widths 32, 64, 96, 128 (each a multiple
+    """32 px, 2 px patches, then 2x downsampling: grids 16, 8, 4, 2 at widths 16, 32, 48, 64 (each a multiple
     of its grid side, as the permute mixer needs)."""
-    grids, dims = (16, 8, 4, 2), (32, 64, 96, 128)
+    grids, dims = (16, 8, 4, 2), (16, 32, 48, 64)
     stages = tuple(_stage(kind, 1, d, (g, g), i > 0) for i, (g, d) in enumerate(zip(grids, dims, strict=True)))
-    return ModelCfg(part("patch", patch_size=4), stages, HeadCfg(), img_size=64, num_classes=5)
+    return ModelCfg(part("patch", patch_size=2), stages, HeadCfg(), img_size=32, num_classes=5)
 
 
 def _check_layouts(model: MetaFormer) -> list:

@@ -5,8 +5,13 @@ The contract of a mixer class:
 - a constructor whose first argument is `dim`; it may also name the build-time facts `num_tokens` (N, cls
   token included) and `grid` ((H, W) of the stage at the configured image size); other arguments come from the
   config (Part.args);
-- forward(x) -> a tensor of the same shape.
-Adding a mixer is writing one such class and registering it; every stage of every model can then use it.
+- forward(x) -> a tensor of the same shape;
+- if its weights are sized by the grid: `fit_grid(saved) -> dict`, its rule for a checkpoint from another
+  resolution (the saved tensors under it, keys relative to it, adapted to its own shapes), or a ConfigError
+  "... cannot be resized ...: <why>"; and `fit_args(saved) -> dict` when its config arguments must change with
+  the weights (Mixer's token-MLP width). tokenmix.resize walks the model and asks each part.
+Adding a mixer is writing one such class in its own file and importing it here; every stage of every model
+can then use it, and tests/layers grow with it.
 """
 
 from . import (  # noqa: F401
