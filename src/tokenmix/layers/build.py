@@ -24,13 +24,14 @@ def build(registry: Registry[type], spec: Part, **context: Any) -> nn.Module:
 
     The part's own arguments come from `spec.args`; build-time facts (dim, layout, num_tokens, ...) come from
     `context`, and a part receives only the ones its constructor names. An argument the class does not take
-    is an error that names it, never silently dropped.
+    (or a build-time fact given in the config) is an error that names it, never silently dropped.
     """
     cls = registry.get(spec.kind)
     params = inspect.signature(cls).parameters
-    unknown = set(spec.args) - set(params)
+    accepted = [p for p in params if p not in context]  # a build-time fact is not the config's to set
+    unknown = set(spec.args) - set(accepted)
     if unknown:
-        accepted = sorted(p for p in params if p not in context)
+        accepted = sorted(accepted)
         raise ConfigError(
             f"{registry.kind} {spec.kind!r} got unknown argument(s) {sorted(unknown)}; it takes {accepted}"
         )
