@@ -13,9 +13,6 @@ from timm.layers import lecun_normal_
 from torch import nn
 from torch.nn.init import trunc_normal_
 
-from .layers.mixers.token_mlp import TokenMlp
-from .layers.mlp import GatedMlp, Mlp
-
 
 def _trunc_normal(model: nn.Module, types: tuple[type, ...]) -> None:
     for m in model.modules():
@@ -37,10 +34,9 @@ def trunc_normal_linear(model: nn.Module) -> None:
 
 def timm_mixer(model: nn.Module) -> None:
     """timm's Mixer/ResMLP/gMLP init: xavier-uniform Linears with bias N(0, 1e-6) inside MLPs and zero elsewhere,
-    lecun-normal convs, and a zero classifier."""
-    mlp_linears = {
-        id(m) for mlp in model.modules() if isinstance(mlp, (Mlp, TokenMlp, GatedMlp)) for m in mlp.children()
-    }
+    lecun-normal convs, and a zero classifier. "Inside MLPs": the direct children of a part declaring
+    `is_mlp` (timm decides by the name "mlp" in the module path)."""
+    mlp_linears = {id(m) for mlp in model.modules() if getattr(mlp, "is_mlp", False) for m in mlp.children()}
     for name, m in model.named_modules():
         if isinstance(m, nn.Linear):
             if name == "head.fc":

@@ -22,6 +22,8 @@ def channel_linear(layout: str, dim_in: int, dim_out: int, bias: bool = True) ->
 class Mlp(nn.Module):
     """fc1 -> act -> dropout -> fc2 -> dropout, hidden width = ratio * dim."""
 
+    is_mlp = True  # timm's Mixer init gives the biases of its own Linears N(0, 1e-6) (tokenmix.init)
+
     def __init__(
         self,
         dim: int,
@@ -64,6 +66,8 @@ class GatedMlp(nn.Module):
     fc1 widens to hidden = ratio * dim; the gate (the Spatial Gating Unit) splits that in half, mixes one half
     over tokens and multiplies; fc2 maps hidden/2 back to dim.
     """
+
+    is_mlp = True
 
     def __init__(
         self,

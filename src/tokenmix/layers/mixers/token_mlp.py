@@ -42,6 +42,7 @@ class TokenMlp(nn.Module):
     """
 
     layout = "nlc"
+    is_mlp = True  # timm's Mixer init gives the biases of its own Linears N(0, 1e-6) (tokenmix.init)
 
     def __init__(
         self,
