@@ -40,10 +40,10 @@ def _tile_factor(new: int, old: int, what: str) -> int:
     return k
 
 
-def fit_config(cfg: ModelCfg, sd: dict[str, torch.Tensor]) -> ModelCfg:
-    """The config with Mixer's token-MLP widths scaled to the checkpoint's tiling (no-op at the same size)."""
-    with torch.device("meta"):
-        model = MetaFormer(cfg)
+def fit_config(model: MetaFormer, sd: dict[str, torch.Tensor]) -> ModelCfg:
+    """model.cfg with Mixer's token-MLP widths scaled to the checkpoint's tiling (no-op at the same size).
+    `model` may be on the meta device: only its token grids are read."""
+    cfg = model.cfg
     stages = list(cfg.stages)
     for s, stage in enumerate(cfg.stages):
         key = f"stages.{s}.blocks.0.token_mixer.fc1.weight"
