@@ -30,7 +30,7 @@ class ChannelsLast:
 
 
 def is_conv_heavy(model: nn.Module) -> bool:
-    """A model with a stage that runs in NCHW (PoolFormer, ConvMixer)."""
+    """A model with a stage that runs in NCHW: convolutions, pooling or GroupNorm on (N, C, H, W) maps."""
     return any(getattr(stage, "layout", None) == "nchw" for stage in getattr(model, "stages", ()))
 
 
