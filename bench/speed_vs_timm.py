@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from tokenmix.bench import allocator
+from tokenmix.bench.agreement import top1_agreement
 from tokenmix.bench.measure import Settings, build_pair, fast_form, inference_fn, train_step_fn
 from tokenmix.bench.report import markdown, write_csv
 from tokenmix.bench.timing import interleaved, median, speedup
@@ -63,10 +64,7 @@ def compare(name: str, args: argparse.Namespace) -> dict:
         "bf16": inference_fn(ours, x, "bf16", "cpu"),
     }
     times = interleaved(fns, args.rounds, warmup=1)
-    with torch.inference_mode():
-        expected = twin(x).argmax(-1)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            agree = (ours(x).float().argmax(-1) == expected).float().mean().item()
+    agree = top1_agreement(twin, ours, x, "bf16")
     row = dict(
         model=name,
         timm_img_s=round(args.batch / median(times["timm"]), 2),

@@ -11,15 +11,12 @@ import json
 import os
 import pickle
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
-
-if TYPE_CHECKING:
-    from .factory import ModelEntry
-    from .metaformer import MetaFormer
+from torch import nn
 
 WRAPPER_KEYS = ("state_dict_ema", "model_ema", "state_dict", "model")  # timm's preference order
 PREFIXES = ("module.", "_orig_mod.")  # left by DDP and torch.compile
@@ -112,7 +109,7 @@ def to_tokenmix_keys(
     raise CheckpointError(f"{source}: keys are in none of the known formats ({known}), e.g. {next(iter(state_dict))!r}")
 
 
-def load_state_dict_into(model: MetaFormer, state_dict: dict[str, torch.Tensor], source: str) -> None:
+def load_state_dict_into(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str) -> None:
     """Strict load of tokenmix-keyed weights, with one error naming the first missing, extra or misshapen key."""
     ours = model.state_dict()
     missing = sorted(set(ours) - set(state_dict))
@@ -132,13 +129,13 @@ def load_state_dict_into(model: MetaFormer, state_dict: dict[str, torch.Tensor],
     model.load_state_dict(state_dict)
 
 
-def load_checkpoint(model: MetaFormer, path: str | os.PathLike[str], keymaps: tuple[str, ...] = ()) -> None:
+def load_checkpoint(model: nn.Module, path: str | os.PathLike[str], keymaps: tuple[str, ...] = ()) -> None:
     """Load weights from a file into an existing model (same resolution; create_model also resizes)."""
     source = f"checkpoint {path}"
     load_state_dict_into(model, to_tokenmix_keys(read_state_dict(path), model, keymaps, source), source)
 
 
-def save_weights(model: MetaFormer, path: str | os.PathLike[str]) -> None:
+def save_weights(model: nn.Module, path: str | os.PathLike[str]) -> None:
     """Weights as safetensors, with the model name and its config in the file's metadata."""
     tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     metadata = {
@@ -158,14 +155,3 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     if "config" in meta:
         meta["config"] = json.loads(meta["config"])
     return meta
-
-
-def load_timm_pretrained(model: MetaFormer, entry: ModelEntry) -> None:
-    """Download timm's pretrained weights for the same architecture (needs network access) and convert them."""
-    if entry.timm_name is None:
-        raise CheckpointError(f"{entry.name} has no timm counterpart with pretrained weights; pass checkpoint_path")
-    import timm
-
-    reference = timm.create_model(entry.timm_name, pretrained=True, num_classes=model.num_classes)
-    source = f"timm weights {entry.timm_name}"
-    load_state_dict_into(model, to_tokenmix_keys(reference.state_dict(), model, entry.keymaps, source), source)

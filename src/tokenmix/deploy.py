@@ -11,9 +11,9 @@ itself exactly (up to fp32 rounding) using its own parameters and its neighbours
 - PoolFormerV2's StarReLU scale and bias into fc2;
 - ConvMixer's BatchNorms into the 1x1 conv's bias and, through ReLU, into the convs before them.
 
-Then conv-heavy models (a stage in NCHW) switch to channels_last, which oneDNN's convolutions and PyTorch's
-CPU pooling and GroupNorm run faster. Training a deployed model is not supported (dropped parameters);
-deploying twice is a no-op.
+Then the model switches to the memory format it infers fastest in on its device (tokenmix.memory_format: by
+default channels_last for conv-heavy models, a stage in NCHW). Training a deployed model is not supported
+(dropped parameters); deploying twice is a no-op.
 """
 
 from __future__ import annotations
@@ -21,17 +21,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-def is_conv_heavy(model: nn.Module) -> bool:
-    """A model with a stage that runs in NCHW (PoolFormer, ConvMixer)."""
-    return any(getattr(stage, "layout", None) == "nchw" for stage in getattr(model, "stages", ()))
+from .memory_format import preferred_memory_format
 
 
 @torch.no_grad()
 def deploy(model: nn.Module, channels_last: bool | None = None) -> nn.Module:
     """Rewrite `model` in place into its inference form and return it (eval mode, fp32 logits within ~1e-6).
 
-    channels_last: None (default) chooses it for conv-heavy models.
+    channels_last: None (default): the model's preferred inference format on the device it is on.
     """
     if getattr(model, "deployed", False):
         return model
@@ -41,7 +38,8 @@ def deploy(model: nn.Module, channels_last: bool | None = None) -> nn.Module:
         if callable(merge):
             merge()
     if channels_last is None:
-        channels_last = is_conv_heavy(model)
+        device = next(model.parameters()).device
+        channels_last = preferred_memory_format(model, device, training=False) == torch.channels_last
     if channels_last:
         model.to(memory_format=torch.channels_last)
     model.deployed = True

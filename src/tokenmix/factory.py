@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import ConfigError, ModelCfg
+from .memory_format import ChannelsLast
 from .metaformer import MetaFormer
 from .paper import PaperFacts
 from .registry import Registry
@@ -37,6 +38,7 @@ class ModelEntry:
     timm_name: str | None = None  # the same architecture in timm, weight-compatible through `keymap`
     keymap: str | None = None  # name of the timm key map in tokenmix.convert.timm
     official_keymaps: tuple[str, ...] = ()  # key maps of the official releases (tokenmix.convert.official)
+    channels_last: ChannelsLast | None = None  # where it runs faster channels_last, measured; None: the default
 
     @property
     def keymaps(self) -> tuple[str, ...]:
@@ -57,6 +59,7 @@ def register_model(
     std: tuple[float, ...] = IMAGENET_STD,
     crop_pct: float = 0.875,
     interpolation: str = "bicubic",
+    channels_last: ChannelsLast | None = None,
 ) -> Callable[[Callable[..., ModelCfg]], Callable[..., ModelCfg]]:
     """Decorator for a variant function `name(**family_options) -> ModelCfg`; the function name is the model name."""
 
@@ -64,7 +67,9 @@ def register_model(
         data_cfg = dict(mean=mean, std=std, crop_pct=crop_pct, interpolation=interpolation)
         MODELS.register(
             make_cfg.__name__,
-            ModelEntry(make_cfg.__name__, family, make_cfg, paper, data_cfg, timm_name, keymap, official_keymaps),
+            ModelEntry(
+                make_cfg.__name__, family, make_cfg, paper, data_cfg, timm_name, keymap, official_keymaps, channels_last
+            ),
         )
         return make_cfg
 
@@ -102,9 +107,10 @@ def create_model(name: str, pretrained: bool = False, checkpoint_path: str | Non
         from .counting import meta_model
         from .resize import fit_config
 
+        probe = meta_model(cfg)  # the keys and token grids of the model as configured, without its memory
         source = f"checkpoint {checkpoint_path}"
-        state_dict = to_tokenmix_keys(read_state_dict(checkpoint_path), meta_model(cfg), entry.keymaps, source)
-        cfg = fit_config(cfg, state_dict)
+        state_dict = to_tokenmix_keys(read_state_dict(checkpoint_path), probe, entry.keymaps, source)
+        cfg = fit_config(probe, state_dict)
     model = MetaFormer(cfg)
     model.pretrained_cfg = dict(
         architecture=name,
@@ -116,9 +122,8 @@ def create_model(name: str, pretrained: bool = False, checkpoint_path: str | Non
         **entry.data_cfg,
     )
     model.paper = entry.paper
+    model.channels_last = entry.channels_last
     if pretrained:
-        from .checkpoint import load_timm_pretrained
-
         load_timm_pretrained(model, entry)
     if state_dict is not None:
         from .checkpoint import load_state_dict_into
@@ -126,3 +131,16 @@ def create_model(name: str, pretrained: bool = False, checkpoint_path: str | Non
 
         load_state_dict_into(model, fit_weights(model, state_dict), f"checkpoint {checkpoint_path}")
     return model
+
+
+def load_timm_pretrained(model: MetaFormer, entry: ModelEntry) -> None:
+    """Download timm's pretrained weights for the same architecture (needs network access) and convert them."""
+    from .checkpoint import CheckpointError, load_state_dict_into, to_tokenmix_keys
+
+    if entry.timm_name is None:
+        raise CheckpointError(f"{entry.name} has no timm counterpart with pretrained weights; pass checkpoint_path")
+    import timm
+
+    reference = timm.create_model(entry.timm_name, pretrained=True, num_classes=model.num_classes)
+    source = f"timm weights {entry.timm_name}"
+    load_state_dict_into(model, to_tokenmix_keys(reference.state_dict(), model, entry.keymaps, source), source)

@@ -29,10 +29,10 @@ def _under(sd: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     return {k[len(prefix) :]: v for k, v in sd.items() if k.startswith(prefix)}
 
 
-def fit_config(cfg: ModelCfg, sd: dict[str, torch.Tensor]) -> ModelCfg:
-    """The config with each stage's mixer arguments fitted to the checkpoint (no-op at the same size)."""
-    with torch.device("meta"):
-        model = MetaFormer(cfg)
+def fit_config(model: MetaFormer, sd: dict[str, torch.Tensor]) -> ModelCfg:
+    """model.cfg with each stage's mixer arguments fitted to the checkpoint (no-op at the same size).
+    `model` may be on the meta device: only its token grids are read."""
+    cfg = model.cfg
     stages = list(cfg.stages)
     for s, (stage_cfg, stage) in enumerate(zip(cfg.stages, model.stages, strict=True)):
         found = _first_mixer(stage, MIXERS.get(stage_cfg.mixer.kind))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .measure import autocast
+from ..train.runtime import amp_dtype, autocast
 
 
 @torch.inference_mode()
@@ -13,6 +13,6 @@ def top1_agreement(reference: nn.Module, fast: nn.Module, x: torch.Tensor, dtype
     """Fraction of the samples of x whose argmax class under `fast` (run with `dtype` autocast) matches the
     fp32 argmax of `reference`."""
     expected = reference(x).argmax(-1)
-    with autocast(dtype, x.device.type):
+    with autocast(x.device, amp_dtype(dtype, x.device)):
         got = fast(x).float().argmax(-1)
     return (got == expected).float().mean().item()

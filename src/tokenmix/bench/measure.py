@@ -11,16 +11,16 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from ..counting import count_macs, count_params, meta_model
-from ..deploy import deploy, is_conv_heavy
+from ..deploy import deploy
 from ..factory import create_model, model_cfg
-from ..train.runtime import prefers_channels_last
+from ..memory_format import preferred_memory_format
+from ..train.runtime import amp_dtype, autocast
 from .memory import peak_cuda_mb, peak_rss_delta_mb
 from .timing import interleaved, median, speedup
 from .twin import randomize_weights_, timm_twin
@@ -42,14 +42,6 @@ class Settings:
     device: str = "cpu"
 
 
-def autocast(dtype: str, device: str):
-    if dtype == "fp32":
-        return nullcontext()
-    if dtype == "bf16":
-        return torch.autocast(device_type=device, dtype=torch.bfloat16)
-    raise ValueError(f"dtype must be 'fp32' or 'bf16', got {dtype!r}")
-
-
 def build_pair(name: str, settings: Settings) -> tuple[nn.Module, nn.Module | None]:
     """(tokenmix model, timm model with the same weights or None): random weights, eval mode, on device."""
     options = {} if settings.img_size is None else {"img_size": settings.img_size}
@@ -60,25 +52,20 @@ def build_pair(name: str, settings: Settings) -> tuple[nn.Module, nn.Module | No
 
 
 def fast_form(model: nn.Module, settings: Settings, training: bool) -> nn.Module:
-    """The tokenmix side as asked: deployed (inference), channels_last for conv models, compiled."""
+    """The tokenmix side as asked: deployed (inference), in its preferred memory format, compiled."""
     model = copy.deepcopy(model)
     if training:
         model.train()
-        # CPU: channels_last for conv-heavy models (cpu-performance.md §4.1); CUDA: the trainer's measured rule
-        device = torch.device(settings.device)
-        cuda_rule = device.type == "cuda" and prefers_channels_last(model.pretrained_cfg["architecture"], device)
-        if is_conv_heavy(model) and (device.type == "cpu" or cuda_rule):
-            model.to(memory_format=torch.channels_last)
-    elif settings.deploy:
-        deploy(model)
-    elif is_conv_heavy(model):
-        model.to(memory_format=torch.channels_last)
+    if settings.deploy and not training:
+        deploy(model)  # it takes the preferred memory format too
+    else:
+        model.to(memory_format=preferred_memory_format(model, settings.device, training))
     return torch.compile(model) if settings.compile else model
 
 
 def inference_fn(model: nn.Module, x: torch.Tensor, dtype: str, device: str) -> Callable[[], object]:
     def run() -> object:
-        with torch.inference_mode(), autocast(dtype, device):
+        with torch.inference_mode(), autocast(device, amp_dtype(dtype, device)):
             out = model(x)
         if device != "cpu":
             torch.cuda.synchronize()
@@ -94,7 +81,7 @@ def train_step_fn(model: nn.Module, x: torch.Tensor, dtype: str, device: str, nu
     target = torch.randint(0, num_classes, (x.shape[0],), device=x.device)
 
     def step() -> object:
-        with autocast(dtype, device):
+        with autocast(device, amp_dtype(dtype, device)):
             loss = nn.functional.cross_entropy(model(x), target)
         loss.backward()
         optimizer.step()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..config import HeadCfg, ModelCfg, StageCfg, part
 from ..factory import register_model
+from ..memory_format import ChannelsLast
 from ..paper import PaperFacts
 
 
@@ -32,7 +33,12 @@ def convmixer(h: int, d: int, kernel: int, patch: int, act: str = "gelu") -> Mod
 # The paper prints no MACs; mmpretrain's metafile (48.7G / 19.6G / 5.6G) is 5-6 % below a hand count and
 # below torch's counter alike, so it is not used as a reference.
 _SRC = "ConvMixer paper Table 1 / official README ✔ (no MACs in the paper)"
-_reg = dict(family="convmixer", keymap="convmixer", crop_pct=0.96)
+
+# Training in channels_last, measured (AdamW step, img/s NCHW -> channels_last). One H100, 2026-11-25:
+# ConvMixer-768/32 at 224 fp32 187 -> 115 but bf16 202 -> 502; ConvMixer-256/8 at 32 fp32 12.7k -> 18.1k, bf16
+# 13.3k -> 21.5k. So on CUDA every ConvMixer; on CPU see convmixer_256_8_cifar, the one measured there.
+_CUDA_CHANNELS_LAST = ChannelsLast(train=("cuda",))
+_reg = dict(family="convmixer", keymap="convmixer", crop_pct=0.96, channels_last=_CUDA_CHANNELS_LAST)
 
 
 @register_model(paper=PaperFacts("51.6", None, "81.37", _SRC), timm_name="convmixer_1536_20", **_reg)
@@ -53,7 +59,21 @@ def convmixer_1024_20_ks9_p14() -> ModelCfg:
 
 # ---- small-image variants (no ImageNet figures: params/MACs/top-1 None) ------------------------------------
 _CIFAR_MEAN, _CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2471, 0.2435, 0.2616)
-_CIFAR = dict(family="convmixer", keymap="convmixer", mean=_CIFAR_MEAN, std=_CIFAR_STD, crop_pct=1.0)
+# ConvMixer-256/8 at 32x32 on CPU (2 cores, AMD EPYC, shared: load 15 while it ran; 2026-12-02), channels_last /
+# NCHW training step, median [range] of same-round ratios, `PYTHONPATH=src python bench/channels_last.py
+# --models convmixer_256_8_cifar --batch 64 --rounds 7`: fp32 1.24 [0.88-1.52], bf16 1.03 [0.65-1.23]; at batch
+# 128 (3 rounds) fp32 1.09 [0.95-1.82], bf16 1.03 [0.98-1.52]. On a quiet machine (cpu-performance.md §4.1)
+# fp32 1.36-1.59, bf16 1.03; timm's ConvMixer-256/8 at batch 128: 29 -> 54 img/s. It wins in fp32, costs
+# nothing under bf16.
+_CIFAR_CHANNELS_LAST = ChannelsLast(train=("cpu", "cuda"))
+_CIFAR = dict(
+    family="convmixer",
+    keymap="convmixer",
+    mean=_CIFAR_MEAN,
+    std=_CIFAR_STD,
+    crop_pct=1.0,
+    channels_last=_CIFAR_CHANNELS_LAST,
+)
 _CIFAR_SRC = "ConvMixer paper §4 / official CIFAR-10 script (h=256, d=8, k=5, p=2)"
 _DIGITS_SRC = "tokenmix: the default model of `tokenmix train` (8×8 grey digits)"
 
@@ -71,6 +91,7 @@ def convmixer_256_8_cifar() -> ModelCfg:
     mean=(0.5,),
     std=(0.5,),
     crop_pct=1.0,
+    channels_last=_CUDA_CHANNELS_LAST,
 )
 def convmixer_digits() -> ModelCfg:
     """A ConvMixer-64/4 with patch 1 and kernel 3 for scikit-learn's 8×8 digits: ~99 % in seconds."""

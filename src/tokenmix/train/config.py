@@ -64,7 +64,7 @@ class TrainCfg:
     # execution
     device: str = "auto"
     amp: str = "none"  # "auto": bf16 where the hardware has it; fp16 uses a GradScaler (CUDA)
-    channels_last: str = "auto"  # auto: on for ConvMixer on CUDA (measured, see train/runtime.py)
+    channels_last: str = "auto"  # auto: where the model entry measured it faster (tokenmix.memory_format)
     compile: bool = False
     seed: int = 0
     deterministic: bool = True  # torch.use_deterministic_algorithms; bit-exact resume on CPU

@@ -86,8 +86,3 @@ def broadcast_object(obj: Any, info: DistInfo) -> Any:
     box = [obj]
     dist.broadcast_object_list(box, src=0)
     return box[0]
-
-
-def barrier(info: DistInfo) -> None:
-    if info.enabled:
-        dist.barrier()

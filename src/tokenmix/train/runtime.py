@@ -1,23 +1,18 @@
-"""Execution settings a config names: seeds and deterministic mode, mixed precision, memory format."""
+"""Execution settings a config names: seeds and deterministic mode, mixed precision (the one autocast helper of
+tokenmix: training, evaluation and bench use it), memory format."""
 
 from __future__ import annotations
 
 import os
 import random
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..config import ConfigError
-from ..factory import MODELS
-
-# channels_last for training, "auto": measured on one H100 (2026-11-25, AdamW step, img/s NCHW -> channels_last):
-# ConvMixer-768/32 at 224 fp32 187 -> 115 but bf16 202 -> 502; ConvMixer-256/8 at 32 fp32 12.7k -> 18.1k, bf16
-# 13.3k -> 21.5k; PoolFormer-S12 at 224 fp32 2634 -> 2278, bf16 equal; at 32 equal or worse. So: ConvMixer
-# only. On CPU auto keeps NCHW: not measured for this trainer's small models (set channels_last=on to try;
-# cpu-performance.md §4.1 saw 1.36-1.59x for ConvMixer-256/8 at batch 64).
-CHANNELS_LAST_FAMILIES = ("convmixer",)
+from ..memory_format import preferred_memory_format
 
 
 def seed_everything(seed: int, rank: int, deterministic: bool, threads: int | None) -> None:
@@ -39,15 +34,21 @@ def seed_everything(seed: int, rank: int, deterministic: bool, threads: int | No
 
 
 def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 / AMX), so that bf16 autocast pays off."""
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
 
 
-def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for `amp` on `device`; None: full precision."""
-    if amp == "none":
+def amp_dtype(amp: str, device: torch.device | str) -> torch.dtype | None:
+    """The autocast dtype for `amp` on `device`; None: full precision.
+
+    amp: "none" (or "fp32"), "bf16", "fp16" (CUDA only: it needs a GradScaler), or "auto": bf16 where the
+    hardware computes it natively (CUDA, or a CPU with cpu_has_bf16), fp16 on older CUDA GPUs, else none.
+    """
+    device = torch.device(device)
+    if amp in ("none", "fp32"):
         return None
     if amp == "fp16":
         if device.type != "cuda":
@@ -55,21 +56,22 @@ def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
         return torch.float16
     if amp == "bf16":
         return torch.bfloat16
-    # auto: bf16 where the hardware computes it natively, else full precision
+    if amp != "auto":
+        raise ConfigError(f"amp must be none, fp32, bf16, fp16 or auto, got {amp!r}")
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.bfloat16 if cpu_has_bf16() else None
 
 
-def autocast(device: torch.device, dtype: torch.dtype | None):
-    return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
+def autocast(device: torch.device | str, dtype: torch.dtype | None) -> AbstractContextManager:
+    """Mixed precision in `dtype` on `device` (from amp_dtype); None: a no-op context, full precision."""
+    device_type = torch.device(device).type
+    return torch.autocast(device_type, dtype=dtype) if dtype is not None else nullcontext()
 
 
-def prefers_channels_last(model_name: str, device: torch.device) -> bool:
-    """The "auto" rule for training (measurements above)."""
-    return device.type == "cuda" and MODELS.get(model_name).family in CHANNELS_LAST_FAMILIES
-
-
-def memory_format(setting: str, model_name: str, device: torch.device) -> torch.memory_format:
-    on = setting == "on" or (setting == "auto" and prefers_channels_last(model_name, device))
-    return torch.channels_last if on else torch.contiguous_format
+def memory_format(setting: str, model: nn.Module, device: torch.device) -> torch.memory_format:
+    """The training memory format: channels_last "on", "off", or "auto": the model's measured preference on
+    `device` (tokenmix.memory_format)."""
+    if setting == "auto":
+        return preferred_memory_format(model, device, training=True)
+    return torch.channels_last if setting == "on" else torch.contiguous_format

@@ -80,7 +80,7 @@ class Trainer:
             drop_rate=cfg.drop,
             **cfg.model_options,
         )
-        self.memory_format = memory_format(cfg.channels_last, cfg.model, self.device)
+        self.memory_format = memory_format(cfg.channels_last, model, self.device)
         return model.to(self.device, memory_format=self.memory_format)
 
     def _build_optimizer(self):
