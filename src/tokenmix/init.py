@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from timm.layers import lecun_normal_
 from torch import nn
 from torch.nn.init import trunc_normal_
 
 from .layers.mixers.token_mlp import TokenMlp
 from .layers.mlp import GatedMlp, Mlp
+from .layers.weight_init import lecun_normal_
 
 
 def _trunc_normal(model: nn.Module, types: tuple[type, ...]) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from timm.layers import DropPath
 from torch import nn
 
 from ..config import StageCfg
@@ -17,6 +16,7 @@ from ..registry import BLOCKS, MIXERS, MLPS, NORMS
 from .acts import make_act
 from .build import build
 from .conv_bn import ConvBn
+from .drop import DropPath
 from .fold import absorb_input_affine_, fold_norm_into, scale_output_
 from .norms import batchnorm_affine
 from .stems import conv_out
