@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 import ast
 
-from ..counting import count_macs, count_params, meta_model, stage_shapes
-from ..factory import MODELS, model_cfg
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="a model name from `tokenmix list`")
@@ -34,6 +31,9 @@ def parse_options(pairs: list[str]) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..counting import count_macs, count_params, meta_model, stage_shapes
+    from ..factory import MODELS, model_cfg
+
     entry = MODELS.get(args.name)
     options = parse_options(args.option)
     if args.mixers is not None:
