@@ -83,3 +83,13 @@ def test_export_command_offers_the_formats_the_exporter_writes() -> None:
     from tokenmix.export.formats import FORMATS as WRITTEN
 
     assert FORMATS == WRITTEN
+
+
+def test_registries_fill_themselves_when_read_without_importing_the_package_api() -> None:
+    from tokenmix.factory import MODELS
+    from tokenmix.registry import MIXERS
+
+    _, printed = imported_after(
+        "from tokenmix.registry import MIXERS\nfrom tokenmix.factory import MODELS\nprint(list(MIXERS), list(MODELS))"
+    )
+    assert printed == f"{list(MIXERS)} {list(MODELS)}" and len(MODELS) > 90

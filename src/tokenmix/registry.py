@@ -74,11 +74,11 @@ class Registry(Generic[T]):
         return len(self._loaded())
 
 
-# Parts, by role. Each part is an nn.Module class; see tokenmix.layers for the contract.
-MIXERS: Registry[type] = Registry("token mixer")
-NORMS: Registry[type] = Registry("norm")
-MLPS: Registry[type] = Registry("channel mlp")
-STEMS: Registry[type] = Registry("stem")
-DOWNSAMPLES: Registry[type] = Registry("downsample")
-BLOCKS: Registry[type] = Registry("block kind")
-ACTS: Registry[type] = Registry("activation")
+# Parts, by role. Each part is an nn.Module class; see tokenmix.layers for the contract (importing it registers them).
+MIXERS: Registry[type] = Registry("token mixer", fill="tokenmix.layers")
+NORMS: Registry[type] = Registry("norm", fill="tokenmix.layers")
+MLPS: Registry[type] = Registry("channel mlp", fill="tokenmix.layers")
+STEMS: Registry[type] = Registry("stem", fill="tokenmix.layers")
+DOWNSAMPLES: Registry[type] = Registry("downsample", fill="tokenmix.layers")
+BLOCKS: Registry[type] = Registry("block kind", fill="tokenmix.layers")
+ACTS: Registry[type] = Registry("activation", fill="tokenmix.layers")
