@@ -1,4 +1,4 @@
-"""A few optimisation steps on sklearn's digits (1797 8x8 images, 10 classes): the loss must fall.
+"""A few optimisation steps on the bundled digits (1797 8x8 images, 10 classes): the loss must fall.
 
 This is the cheapest end-to-end check that every parameter of a model is wired into the graph with a usable
 gradient; it runs on CPU in about a second per small model.
@@ -10,19 +10,19 @@ import dataclasses
 
 import torch
 import torch.nn.functional as F
-from sklearn.datasets import load_digits
 
 from tokenmix import MetaFormer, ModelCfg
+from tokenmix.data.digits import load_digits_raw
 
 
 def digits(img_size: int, n: int = 64, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """n digits as (n, 3, img_size, img_size) in [-1, 1] and their labels."""
-    data = load_digits()
+    images, labels = load_digits_raw()  # 0..16
     g = torch.Generator().manual_seed(seed)
-    idx = torch.randperm(len(data.target), generator=g)[:n]
-    x = torch.as_tensor(data.images[idx.numpy()], dtype=torch.float32)[:, None] / 8.0 - 1.0
+    idx = torch.randperm(len(labels), generator=g)[:n].numpy()
+    x = torch.as_tensor(images[idx], dtype=torch.float32)[:, None] / 8.0 - 1.0
     x = F.interpolate(x, size=(img_size, img_size), mode="bilinear", align_corners=False)
-    return x.expand(-1, 3, -1, -1).contiguous(), torch.as_tensor(data.target[idx.numpy()])
+    return x.expand(-1, 3, -1, -1).contiguous(), torch.as_tensor(labels[idx], dtype=torch.int64)
 
 
 def shrink(

@@ -1,5 +1,6 @@
 """The `tokenmix` command: parse, call the library, print. Each subcommand lives in tokenmix/commands/<name>.py
-with `add_arguments(parser)` and `run(args) -> int`; this file only dispatches.
+with `add_arguments(parser)` and `run(args) -> int`; this file only dispatches. A command module imports torch
+and the library inside `run()`, not at its top, so that `--help` answers at once.
 
 A mistake of the user (unknown model, bad value, unreadable file) is one line on stderr and exit code 2;
 `--debug` shows the traceback instead.
@@ -10,9 +11,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from types import ModuleType
 
-# name -> (module under tokenmix.commands, one-line help). Modules are imported only when their command runs,
-# so `tokenmix list` does not pay for what `tokenmix train` needs.
+from . import __version__
+
+# name -> (module under tokenmix.commands, one-line help). Only the module of the command given on the command
+# line is imported (for its arguments, then its run()); `tokenmix --help` imports none of them.
 COMMANDS = {
     "list": ("list_models", "list the registered models with parameters, MACs and paper top-1"),
     "info": ("info", "print a model's structure, per-stage shapes, parameters and MACs"),
@@ -33,23 +37,34 @@ USER_ERRORS = (
 )
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
+def command_module(name: str) -> ModuleType:
+    return importlib.import_module(f"tokenmix.commands.{COMMANDS[name][0]}")
+
+
+def named_command(argv: list[str]) -> str | None:
+    """The subcommand in argv: its first word that is not an option (the top-level options take no value)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    """Every command with its help line; the arguments only of the command named in argv."""
     parser = argparse.ArgumentParser(prog="tokenmix", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    modules = {}
-    for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(f"tokenmix.commands.{module_name}")
-        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
-        modules[name] = module
-    return parser, modules
+    chosen = named_command(argv)
+    for name, (_, help_text) in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            command_module(name).add_arguments(command_parser)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser, modules = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
-        return int(modules[args.command].run(args) or 0)
+        return int(command_module(args.command).run(args) or 0)
     except USER_ERRORS as e:
         if args.debug:
             raise

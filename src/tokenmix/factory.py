@@ -46,7 +46,7 @@ class ModelEntry:
         return ((self.keymap,) if self.keymap else ()) + self.official_keymaps
 
 
-MODELS: Registry[ModelEntry] = Registry("model")
+MODELS: Registry[ModelEntry] = Registry("model", fill="tokenmix.models")  # the families register on import
 
 
 def register_model(

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from timm.layers import lecun_normal_
 from torch import nn
 from torch.nn.init import trunc_normal_
+
+from .layers.weight_init import lecun_normal_
 
 
 def _trunc_normal(model: nn.Module, types: tuple[type, ...]) -> None:

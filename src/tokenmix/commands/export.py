@@ -8,10 +8,10 @@ import argparse
 import copy
 from pathlib import Path
 
+FORMATS = ("onnx", "torchscript", "exported-program")  # tokenmix.export.formats.FORMATS, without importing torch
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..export.formats import FORMATS
-
     parser.add_argument("name", help="a model name from `tokenmix list`")
     parser.add_argument("--checkpoint", required=True, help=".safetensors or .pth weights (tokenmix or timm keys)")
     parser.add_argument("--format", choices=FORMATS, default="onnx")

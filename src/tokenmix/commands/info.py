@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import ast
 
-from ..config import StageCfg, built_parts
-from ..counting import count_macs, count_params, meta_model, stage_shapes
-from ..factory import MODELS, model_cfg
+from ..config import StageCfg, built_parts  # dataclasses only: no torch for `tokenmix info --help`
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +40,9 @@ def describe_parts(stage: StageCfg) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..counting import count_macs, count_params, meta_model, stage_shapes
+    from ..factory import MODELS, model_cfg
+
     entry = MODELS.get(args.name)
     options = parse_options(args.option)
     if args.mixers is not None:

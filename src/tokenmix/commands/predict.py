@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from PIL import Image, UnidentifiedImageError
-
-from ..factory import create_model
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_image(path: Path) -> Image.Image:
+    from PIL import Image, UnidentifiedImageError
+
     if not path.is_file():
         raise FileNotFoundError(f"image {path} does not exist")
     try:
@@ -42,7 +43,10 @@ def class_names(path: Path | None, n: int) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
     from timm.data import create_transform, resolve_data_config
+
+    from ..factory import create_model
 
     model = create_model(args.name, checkpoint_path=args.checkpoint, num_classes=args.num_classes).eval()
     transform = create_transform(**resolve_data_config(model=model))

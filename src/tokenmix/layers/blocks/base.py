@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-from timm.layers import DropPath
 from torch import nn
 
+from ..drop import DropPath
 from ..fold import fold_norm_into
 
 
