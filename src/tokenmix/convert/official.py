@@ -238,3 +238,32 @@ POOLFORMER_TO_TIMM_HEAD = KeyMap(
 OFFICIAL_KEYMAPS["resmlp_official"] = RESMLP
 OFFICIAL_KEYMAPS["poolformer_official"] = POOLFORMER
 OFFICIAL_KEYMAPS["poolformer_official_timm_head"] = POOLFORMER_TO_TIMM_HEAD
+
+
+def sail_metaformer_keymap(name: str, layouts: tuple[str, ...]) -> KeyMap:
+    """sail-sg/metaformer `metaformer_baselines.py` (IdentityFormer, RandFormer, PoolFormerV2, ConvFormer,
+    CAFormer). Its stem and downsamples are `downsample_layers.{i}` (a conv with a post-norm in the stem, a
+    pre-norm elsewhere), its blocks `stages.{i}.{j}` with `layer_scale1/2` and `res_scale1/2`, its output norm
+    `norm` (timm's `head.norm`) and its classifier `head` (a Linear, or MlpHead's fc1/norm/fc2). It runs every
+    stage channels-last with Linears; our NCHW stages hold the same weights as 1x1 convs (`layouts`: per stage).
+    """
+    rules = [
+        Rule("downsample_layers.0.conv.{rest}", "stem.conv.{rest}"),
+        Rule("downsample_layers.0.post_norm.{rest}", "stem.norm.{rest}"),
+        Rule("downsample_layers.{i}.conv.{rest}", "stages.{i}.downsample.conv.{rest}"),
+        Rule("downsample_layers.{i}.pre_norm.{rest}", "stages.{i}.downsample.norm.{rest}"),
+    ]
+    for s, layout in enumerate(layouts):
+        theirs, ours = f"stages.{s}.{{j}}.", f"stages.{s}.blocks.{{j}}."
+        rules += [Rule(theirs + f"layer_scale{k}.scale", ours + f"ls{k}.scale") for k in (1, 2)]
+        if layout == "nchw":  # their pointwise Linears are our 1x1 convs
+            linears = ("mlp.fc1", "mlp.fc2", "token_mixer.pwconv1", "token_mixer.pwconv2")
+            rules += [Rule(theirs + f"{fc}.weight", ours + f"{fc}.weight", _conv1x1, _linear) for fc in linears]
+        rules.append(Rule(theirs + "{rest}", ours + "{rest}"))  # norm1/2, token_mixer, mlp, res_scale1/2
+    return KeyMap(name, [*rules, Rule("norm.{rest}", "head.norm.{rest}"), Rule("head.{rest}", "head.fc.{rest}")])
+
+
+OFFICIAL_KEYMAPS["metaformer_official"] = sail_metaformer_keymap("official MetaFormer baselines", ("nchw",) * 4)
+OFFICIAL_KEYMAPS["metaformer_official_nlc34"] = sail_metaformer_keymap(
+    "official MetaFormer baselines (token-layout stages 3-4)", ("nchw", "nchw", "nlc", "nlc")
+)
