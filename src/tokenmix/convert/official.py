@@ -13,7 +13,10 @@ RepMLPNet), and the official ResMLP and PoolFormer checkpoints, whose keys diffe
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 
 from .keymap import KeyMap, Rule
 
@@ -266,4 +269,49 @@ def sail_metaformer_keymap(name: str, layouts: tuple[str, ...]) -> KeyMap:
 OFFICIAL_KEYMAPS["metaformer_official"] = sail_metaformer_keymap("official MetaFormer baselines", ("nchw",) * 4)
 OFFICIAL_KEYMAPS["metaformer_official_nlc34"] = sail_metaformer_keymap(
     "official MetaFormer baselines (token-layout stages 3-4)", ("nchw", "nchw", "nlc", "nlc")
+)
+
+
+def _join_ffonly_pos_embed(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Their (1, C, h, w) position map and (1, 1, C) class-token embedding as ViT's (1, 1 + N, C) sequence, at
+    the grid their token MLP is built for (N + 1 = len(blocks.0.norm2)): the large /32 model keeps a 14 x 14
+    map and resizes it in every forward (bilinear, align_corners=False); doing it once here gives the same
+    numbers."""
+    sd = dict(sd)
+    grid_map, cls = sd.pop("pos_encoding.pos_embed"), sd.pop("pos_encoding.cls_pos_embed")
+    side = math.isqrt(sd["blocks.0.norm2.weight"].shape[0] - 1)
+    if grid_map.shape[-2:] != (side, side):
+        grid_map = F.interpolate(grid_map, size=(side, side), mode="bilinear", align_corners=False)
+    sd["pos_embed"] = torch.cat([cls, grid_map.flatten(2).transpose(1, 2)], dim=1)
+    return sd
+
+
+def _split_ffonly_pos_embed(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The inverse of _join_ffonly_pos_embed at our grid (a large model's map comes back as 7 x 7: build the
+    official model with learned_positional_encoding_size=(7, 7) to load it)."""
+    sd = dict(sd)
+    seq = sd.pop("pos_embed")
+    side = math.isqrt(seq.shape[1] - 1)
+    sd["pos_encoding.cls_pos_embed"] = seq[:, :1].clone()
+    sd["pos_encoding.pos_embed"] = seq[:, 1:].transpose(1, 2).reshape(1, -1, side, side).clone()
+    return sd
+
+
+# lukemelas/do-you-even-need-attention `vision_transformer_linear.py` (linear_tiny/base/large): each block's
+# channel MLP is `mlp1`/`norm1` and its token MLP `mlp2`/`norm2` (ours: mlp/norm2 and token_mixer.fc1/fc2/norm).
+OFFICIAL_KEYMAPS["ffonly_official"] = KeyMap(
+    "official feed-forward-only ViT",
+    [
+        Rule("patch_embed.proj.{rest}", "stem.proj.{rest}"),
+        Rule("cls_token", "stem.cls_token"),
+        Rule("pos_embed", "stem.pos_embed"),
+        Rule("blocks.{i}.mlp1.{rest}", B + ".mlp.{rest}"),
+        Rule("blocks.{i}.norm1.{rest}", B + ".norm2.{rest}"),
+        Rule("blocks.{i}.norm2.{rest}", B + ".token_mixer.norm.{rest}"),  # first: ours is under token_mixer too
+        Rule("blocks.{i}.mlp2.{rest}", B + ".token_mixer.{rest}"),
+        Rule("norm.{rest}", "norm.{rest}"),
+        Rule("head.{rest}", "head.fc.{rest}"),
+    ],
+    join=_join_ffonly_pos_embed,
+    split=_split_ffonly_pos_embed,
 )
