@@ -18,6 +18,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .jax import MIXER_JAX
 from .keymap import KeyMap, Rule
 
 B = "stages.0.blocks.{i}"
@@ -239,6 +240,7 @@ POOLFORMER_TO_TIMM_HEAD = KeyMap(
 )
 
 OFFICIAL_KEYMAPS["resmlp_official"] = RESMLP
+OFFICIAL_KEYMAPS["mixer_jax"] = MIXER_JAX
 OFFICIAL_KEYMAPS["poolformer_official"] = POOLFORMER
 OFFICIAL_KEYMAPS["poolformer_official_timm_head"] = POOLFORMER_TO_TIMM_HEAD
 
