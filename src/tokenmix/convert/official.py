@@ -95,6 +95,7 @@ def _interleaved(transitions_after: tuple[int, ...]) -> list[str]:
 OFFICIAL_KEYMAPS["cyclemlp"] = network_keymap("official CycleMLP", "conv", _interleaved((0, 1, 2)))
 OFFICIAL_KEYMAPS["vip_s7"] = network_keymap("official ViP-S/7, ViP-L/7", "proj", _interleaved((0,)))
 OFFICIAL_KEYMAPS["vip_m7"] = network_keymap("official ViP-M/7", "proj", _interleaved((1,)))
+OFFICIAL_KEYMAPS["vip_s14"] = network_keymap("official ViP-S/14", "proj", _interleaved(()))  # no transition
 
 
 def _conv1x1(t: torch.Tensor) -> torch.Tensor:  # their Linear (out, in) -> our 1x1 conv (out, in, 1, 1)
