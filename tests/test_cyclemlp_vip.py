@@ -88,3 +88,17 @@ def test_small_vip_trains() -> None:
         dataclasses.replace(s, mixer=part("permute", segment_dim=4 if i == 0 else 2)) for i, s in enumerate(cfg.stages)
     )
     assert_trains(cfg.replace(stages=stages))
+
+
+def test_vip_s14_is_four_equal_stages_on_a_16x16_grid_in_the_official_layout() -> None:
+    """Official vip.py `vip_s14`: 14x14 patches, widths 384, segment_dim 16, no transition, so its `network` list
+    holds just the four stages (29.89M parameters, as the official model counts them)."""
+    with torch.device("meta"):
+        model = tokenmix.create_model("vip_s14")
+    assert [s.grid for s in model.stages] == [(16, 16)] * 4
+    assert sum(p.numel() for p in model.parameters()) == 29_892_904
+    theirs = from_tokenmix(model.state_dict(), "vip_s14")
+    assert {k.split(".")[1] for k in theirs if k.startswith("network.")} == {"0", "1", "2", "3"}
+    assert "network.3.2.attn.mlp_h.weight" in theirs and not any(
+        k.endswith(".proj.weight") for k in theirs if ".attn." not in k and k.startswith("network.")
+    )

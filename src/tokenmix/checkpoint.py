@@ -37,6 +37,10 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    if path.suffix == ".npz":  # the JAX releases (tokenmix.convert.jax)
+        from .convert.jax import read_npz
+
+        return read_npz(path)
     if is_safetensors(path) or path.suffix == ".safetensors":  # torch.load too hands that suffix to safetensors
         try:
             return load_file(path)

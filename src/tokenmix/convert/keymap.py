@@ -6,6 +6,9 @@ A rule pairs a key template of the other implementation with ours, e.g.
 
 `{i}`, `{j}`, `{s}` match an integer, `{rest}` any tail. The same table converts both ways; a rule may reshape the
 tensor in each direction. Every key must match exactly one rule, or the conversion fails naming the key.
+
+Where one tensor of theirs is two of ours (or the other way round), a map names a `join` applied to their state
+dict before the rules run and a `split` applied to the result going back: the rules then see one key per tensor.
 """
 
 from __future__ import annotations
@@ -36,18 +39,25 @@ class Rule:
     theirs_fn: Callable[[dict[str, str]], dict[str, str]] | None = None
 
 
+StateDictFn = Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]
+
+
 class KeyMap:
-    def __init__(self, name: str, rules: list[Rule]) -> None:
+    def __init__(
+        self, name: str, rules: list[Rule], join: StateDictFn | None = None, split: StateDictFn | None = None
+    ) -> None:
         self.name = name
         self.rules = rules
+        self.join, self.split = join, split
         self._theirs = [_compile(r.theirs) for r in rules]
         self._ours = [_compile(r.ours) for r in rules]
 
     def to_ours(self, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return self._convert(state_dict, self._theirs, forward=True)
+        return self._convert(self.join(state_dict) if self.join else state_dict, self._theirs, forward=True)
 
     def to_theirs(self, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return self._convert(state_dict, self._ours, forward=False)
+        out = self._convert(state_dict, self._ours, forward=False)
+        return self.split(out) if self.split else out
 
     def _convert(self, state_dict: dict[str, torch.Tensor], patterns: list[re.Pattern[str]], forward: bool) -> dict:
         out: dict[str, torch.Tensor] = {}

@@ -13,8 +13,12 @@ RepMLPNet), and the official ResMLP and PoolFormer checkpoints, whose keys diffe
 
 from __future__ import annotations
 
-import torch
+import math
 
+import torch
+import torch.nn.functional as F
+
+from .jax import MIXER_JAX
 from .keymap import KeyMap, Rule
 
 B = "stages.0.blocks.{i}"
@@ -91,6 +95,7 @@ def _interleaved(transitions_after: tuple[int, ...]) -> list[str]:
 OFFICIAL_KEYMAPS["cyclemlp"] = network_keymap("official CycleMLP", "conv", _interleaved((0, 1, 2)))
 OFFICIAL_KEYMAPS["vip_s7"] = network_keymap("official ViP-S/7, ViP-L/7", "proj", _interleaved((0,)))
 OFFICIAL_KEYMAPS["vip_m7"] = network_keymap("official ViP-M/7", "proj", _interleaved((1,)))
+OFFICIAL_KEYMAPS["vip_s14"] = network_keymap("official ViP-S/14", "proj", _interleaved(()))  # no transition
 
 
 def _conv1x1(t: torch.Tensor) -> torch.Tensor:  # their Linear (out, in) -> our 1x1 conv (out, in, 1, 1)
@@ -236,5 +241,80 @@ POOLFORMER_TO_TIMM_HEAD = KeyMap(
 )
 
 OFFICIAL_KEYMAPS["resmlp_official"] = RESMLP
+OFFICIAL_KEYMAPS["mixer_jax"] = MIXER_JAX
 OFFICIAL_KEYMAPS["poolformer_official"] = POOLFORMER
 OFFICIAL_KEYMAPS["poolformer_official_timm_head"] = POOLFORMER_TO_TIMM_HEAD
+
+
+def sail_metaformer_keymap(name: str, layouts: tuple[str, ...]) -> KeyMap:
+    """sail-sg/metaformer `metaformer_baselines.py` (IdentityFormer, RandFormer, PoolFormerV2, ConvFormer,
+    CAFormer). Its stem and downsamples are `downsample_layers.{i}` (a conv with a post-norm in the stem, a
+    pre-norm elsewhere), its blocks `stages.{i}.{j}` with `layer_scale1/2` and `res_scale1/2`, its output norm
+    `norm` (timm's `head.norm`) and its classifier `head` (a Linear, or MlpHead's fc1/norm/fc2). It runs every
+    stage channels-last with Linears; our NCHW stages hold the same weights as 1x1 convs (`layouts`: per stage).
+    """
+    rules = [
+        Rule("downsample_layers.0.conv.{rest}", "stem.conv.{rest}"),
+        Rule("downsample_layers.0.post_norm.{rest}", "stem.norm.{rest}"),
+        Rule("downsample_layers.{i}.conv.{rest}", "stages.{i}.downsample.conv.{rest}"),
+        Rule("downsample_layers.{i}.pre_norm.{rest}", "stages.{i}.downsample.norm.{rest}"),
+    ]
+    for s, layout in enumerate(layouts):
+        theirs, ours = f"stages.{s}.{{j}}.", f"stages.{s}.blocks.{{j}}."
+        rules += [Rule(theirs + f"layer_scale{k}.scale", ours + f"ls{k}.scale") for k in (1, 2)]
+        if layout == "nchw":  # their pointwise Linears are our 1x1 convs
+            linears = ("mlp.fc1", "mlp.fc2", "token_mixer.pwconv1", "token_mixer.pwconv2")
+            rules += [Rule(theirs + f"{fc}.weight", ours + f"{fc}.weight", _conv1x1, _linear) for fc in linears]
+        rules.append(Rule(theirs + "{rest}", ours + "{rest}"))  # norm1/2, token_mixer, mlp, res_scale1/2
+    return KeyMap(name, [*rules, Rule("norm.{rest}", "head.norm.{rest}"), Rule("head.{rest}", "head.fc.{rest}")])
+
+
+OFFICIAL_KEYMAPS["metaformer_official"] = sail_metaformer_keymap("official MetaFormer baselines", ("nchw",) * 4)
+OFFICIAL_KEYMAPS["metaformer_official_nlc34"] = sail_metaformer_keymap(
+    "official MetaFormer baselines (token-layout stages 3-4)", ("nchw", "nchw", "nlc", "nlc")
+)
+
+
+def _join_ffonly_pos_embed(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Their (1, C, h, w) position map and (1, 1, C) class-token embedding as ViT's (1, 1 + N, C) sequence, at
+    the grid their token MLP is built for (N + 1 = len(blocks.0.norm2)): the large /32 model keeps a 14 x 14
+    map and resizes it in every forward (bilinear, align_corners=False); doing it once here gives the same
+    numbers."""
+    sd = dict(sd)
+    grid_map, cls = sd.pop("pos_encoding.pos_embed"), sd.pop("pos_encoding.cls_pos_embed")
+    side = math.isqrt(sd["blocks.0.norm2.weight"].shape[0] - 1)
+    if grid_map.shape[-2:] != (side, side):
+        grid_map = F.interpolate(grid_map, size=(side, side), mode="bilinear", align_corners=False)
+    sd["pos_embed"] = torch.cat([cls, grid_map.flatten(2).transpose(1, 2)], dim=1)
+    return sd
+
+
+def _split_ffonly_pos_embed(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The inverse of _join_ffonly_pos_embed at our grid (a large model's map comes back as 7 x 7: build the
+    official model with learned_positional_encoding_size=(7, 7) to load it)."""
+    sd = dict(sd)
+    seq = sd.pop("pos_embed")
+    side = math.isqrt(seq.shape[1] - 1)
+    sd["pos_encoding.cls_pos_embed"] = seq[:, :1].clone()
+    sd["pos_encoding.pos_embed"] = seq[:, 1:].transpose(1, 2).reshape(1, -1, side, side).clone()
+    return sd
+
+
+# lukemelas/do-you-even-need-attention `vision_transformer_linear.py` (linear_tiny/base/large): each block's
+# channel MLP is `mlp1`/`norm1` and its token MLP `mlp2`/`norm2` (ours: mlp/norm2 and token_mixer.fc1/fc2/norm).
+OFFICIAL_KEYMAPS["ffonly_official"] = KeyMap(
+    "official feed-forward-only ViT",
+    [
+        Rule("patch_embed.proj.{rest}", "stem.proj.{rest}"),
+        Rule("cls_token", "stem.cls_token"),
+        Rule("pos_embed", "stem.pos_embed"),
+        Rule("blocks.{i}.mlp1.{rest}", B + ".mlp.{rest}"),
+        Rule("blocks.{i}.norm1.{rest}", B + ".norm2.{rest}"),
+        Rule("blocks.{i}.norm2.{rest}", B + ".token_mixer.norm.{rest}"),  # first: ours is under token_mixer too
+        Rule("blocks.{i}.mlp2.{rest}", B + ".token_mixer.{rest}"),
+        Rule("norm.{rest}", "norm.{rest}"),
+        Rule("head.{rest}", "head.fc.{rest}"),
+    ],
+    join=_join_ffonly_pos_embed,
+    split=_split_ffonly_pos_embed,
+)

@@ -6,8 +6,9 @@ runs the channel MLP first; the token MLP covers all tokens *including the class
 hidden 4 x 197) after a LayerNorm over the token axis. The class token, learned position embedding and
 class-token head stay.
 
-Official weights are not key-compatible as is: the official position embedding is a (1, C, 14, 14) map plus a
-separate class-token embedding (interpolated to 7 x 7 for the large /32 model); ours is ViT's (1, N, C).
+Official weights load through the `ffonly_official` key map (tokenmix.convert.official): the official position
+embedding is a (1, C, 14, 14) map plus a separate class-token embedding (interpolated to 7 x 7 for the large /32
+model at every forward); ours is ViT's (1, N, C), joined from the two once at loading.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def ffonly(size: str) -> ModelCfg:
 
 _SRC = "do-you-even-need-attention README and paper Table 1 ✔"
 _LARGE = "the official large model keeps a 14x14 position map and interpolates it to 7x7; ours is 7x7 (-0.15M)"
-_reg = dict(family="ffonly")
+_reg = dict(family="ffonly", official_keymaps=("ffonly_official",))
 
 
 @register_model(paper=PaperFacts("7.7", None, "61.4", _SRC), **_reg)

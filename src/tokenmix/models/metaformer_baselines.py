@@ -45,7 +45,10 @@ _README = "sail-sg/metaformer README ✔"
 _RAND_TOP1 = "top-1 ≈ (architectures.md §1.5; the README commit read repeats IdentityFormer's top-1 for RandFormer)"
 _RAND_FROZEN = "the paper counts the frozen random matrices apart (+0.2M..0.9M); they are buffers here"
 _base = dict(family="metaformer_baselines", crop_pct=1.0)
-_timm = dict(keymap="metaformer", **_base)
+_official = dict(official_keymaps=("metaformer_official",), **_base)  # sail-sg/metaformer layout
+_official_nlc34 = dict(official_keymaps=("metaformer_official_nlc34",), **_base)  # stages 3-4 in token layout
+_timm = dict(keymap="metaformer", **_official)
+_timm_nlc34 = dict(keymap="metaformer", **_official_nlc34)
 
 
 def _identity(size: str) -> ModelCfg:
@@ -56,27 +59,27 @@ def _random(size: str) -> ModelCfg:
     return poolformer_v2(size, mixers=(part("identity"),) * 2 + (part("random"),) * 2)
 
 
-@register_model(paper=PaperFacts("11.9", "1.8", "74.6", _README), **_base)
+@register_model(paper=PaperFacts("11.9", "1.8", "74.6", _README), **_official)
 def identityformer_s12() -> ModelCfg:
     return _identity("s12")
 
 
-@register_model(paper=PaperFacts("21.3", "3.4", "78.2", _README), **_base)
+@register_model(paper=PaperFacts("21.3", "3.4", "78.2", _README), **_official)
 def identityformer_s24() -> ModelCfg:
     return _identity("s24")
 
 
-@register_model(paper=PaperFacts("30.8", "5.0", "79.3", _README), **_base)
+@register_model(paper=PaperFacts("30.8", "5.0", "79.3", _README), **_official)
 def identityformer_s36() -> ModelCfg:
     return _identity("s36")
 
 
-@register_model(paper=PaperFacts("56.1", "8.8", "80.0", _README), **_base)
+@register_model(paper=PaperFacts("56.1", "8.8", "80.0", _README), **_official)
 def identityformer_m36() -> ModelCfg:
     return _identity("m36")
 
 
-@register_model(paper=PaperFacts("73.3", "11.5", "80.4", _README), **_base)
+@register_model(paper=PaperFacts("73.3", "11.5", "80.4", _README), **_official)
 def identityformer_m48() -> ModelCfg:
     return _identity("m48")
 
@@ -85,27 +88,27 @@ def _rand_facts(params: str, macs: str, top1: str) -> PaperFacts:
     return PaperFacts(params, macs, top1, f"{_README} (params, MACs); {_RAND_TOP1}; {_RAND_FROZEN}")
 
 
-@register_model(paper=_rand_facts("11.9", "1.9", "76.6"), **_base)
+@register_model(paper=_rand_facts("11.9", "1.9", "76.6"), **_official_nlc34)
 def randformer_s12() -> ModelCfg:
     return _random("s12")
 
 
-@register_model(paper=_rand_facts("21.3", "3.5", "78.2"), **_base)
+@register_model(paper=_rand_facts("21.3", "3.5", "78.2"), **_official_nlc34)
 def randformer_s24() -> ModelCfg:
     return _random("s24")
 
 
-@register_model(paper=_rand_facts("30.8", "5.2", "79.5"), **_base)
+@register_model(paper=_rand_facts("30.8", "5.2", "79.5"), **_official_nlc34)
 def randformer_s36() -> ModelCfg:
     return _random("s36")
 
 
-@register_model(paper=_rand_facts("56.1", "9.0", "81.2"), **_base)
+@register_model(paper=_rand_facts("56.1", "9.0", "81.2"), **_official_nlc34)
 def randformer_m36() -> ModelCfg:
     return _random("m36")
 
 
-@register_model(paper=_rand_facts("73.3", "11.9", "81.4"), **_base)
+@register_model(paper=_rand_facts("73.3", "11.9", "81.4"), **_official_nlc34)
 def randformer_m48() -> ModelCfg:
     return _random("m48")
 
@@ -130,21 +133,21 @@ def convformer_b36() -> ModelCfg:
     return conv_attention_former("b36", (SEPCONV,) * 4)
 
 
-@register_model(paper=PaperFacts("26", "4.1", "83.6", _README), timm_name="caformer_s18", **_timm)
+@register_model(paper=PaperFacts("26", "4.1", "83.6", _README), timm_name="caformer_s18", **_timm_nlc34)
 def caformer_s18() -> ModelCfg:
     return conv_attention_former("s18", (SEPCONV,) * 2 + (ATTENTION,) * 2)
 
 
-@register_model(paper=PaperFacts("39", "8.0", "84.5", _README), timm_name="caformer_s36", **_timm)
+@register_model(paper=PaperFacts("39", "8.0", "84.5", _README), timm_name="caformer_s36", **_timm_nlc34)
 def caformer_s36() -> ModelCfg:
     return conv_attention_former("s36", (SEPCONV,) * 2 + (ATTENTION,) * 2)
 
 
-@register_model(paper=PaperFacts("56", "13.2", "85.2", _README), timm_name="caformer_m36", **_timm)
+@register_model(paper=PaperFacts("56", "13.2", "85.2", _README), timm_name="caformer_m36", **_timm_nlc34)
 def caformer_m36() -> ModelCfg:
     return conv_attention_former("m36", (SEPCONV,) * 2 + (ATTENTION,) * 2)
 
 
-@register_model(paper=PaperFacts("99", "23.2", "85.5", _README), timm_name="caformer_b36", **_timm)
+@register_model(paper=PaperFacts("99", "23.2", "85.5", _README), timm_name="caformer_b36", **_timm_nlc34)
 def caformer_b36() -> ModelCfg:
     return conv_attention_former("b36", (SEPCONV,) * 2 + (ATTENTION,) * 2)

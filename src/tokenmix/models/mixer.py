@@ -47,7 +47,7 @@ def _facts(params: str, top1: str | None, pretrain: str, macs: str | None = None
     return PaperFacts(params, macs, top1, source, params_exclude_head=True, pretrain=pretrain)
 
 
-_reg = dict(family="mixer", keymap="mixer", mean=HALF_MEAN, std=HALF_STD)
+_reg = dict(family="mixer", keymap="mixer", official_keymaps=("mixer_jax",), mean=HALF_MEAN, std=HALF_STD)
 
 
 @register_model(paper=_facts("19", "68.70", "JFT-300M, 5 epochs"), timm_name="mixer_s32_224", **_reg)

@@ -106,7 +106,7 @@ _v1 = dict(
     official_keymaps=("poolformer_official", "poolformer_official_timm_head"),
     crop_pct=0.9,
 )
-_v2 = dict(family="poolformer", keymap="metaformer", crop_pct=1.0)
+_v2 = dict(family="poolformer", keymap="metaformer", official_keymaps=("metaformer_official",), crop_pct=1.0)
 
 
 @register_model(paper=PaperFacts("11.9", "1.8", "77.2", _V1), timm_name="poolformer_s12", **_v1)
