@@ -102,8 +102,8 @@ def create_model(name: str, pretrained: bool = False, checkpoint_path: str | Non
         from .counting import meta_model
         from .resize import fit_config
 
-        source = f"checkpoint {checkpoint_path}"
-        state_dict = to_tokenmix_keys(read_state_dict(checkpoint_path), meta_model(cfg), entry.keymaps, source)
+        source, shapes = f"checkpoint {checkpoint_path}", meta_model(cfg)
+        state_dict = to_tokenmix_keys(read_state_dict(checkpoint_path, shapes), shapes, entry.keymaps, source)
         cfg = fit_config(cfg, state_dict)
     model = MetaFormer(cfg)
     model.pretrained_cfg = dict(
