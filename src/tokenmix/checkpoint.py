@@ -332,17 +332,20 @@ def _is(value: Any, expected: str) -> bool:
     return numbers and (expected != "a list of positive numbers" or all(v > 0 for v in value))
 
 
-def stored_model_options(path: str | os.PathLike[str], meta: dict[str, Any]) -> dict[str, int]:
-    """num_classes, in_chans and img_size of the config stored with the weights ({} when none is stored)."""
-    if "config" not in meta:
-        return {}
-    from .config import ModelCfg
+def model_options(path: str | os.PathLike[str], meta: dict[str, Any], **flags: int | None) -> dict[str, int]:
+    """num_classes, in_chans and img_size to rebuild the model a checkpoint was saved from: those of the config
+    stored in its metadata, each replaced by a flag the user gave (flags that are None were not given)."""
+    options = {}
+    if "config" in meta:
+        from .config import ModelCfg
 
-    try:
-        cfg = ModelCfg.from_dict(meta["config"])
-    except (ValueError, KeyError, TypeError) as e:
-        raise CheckpointError(f"checkpoint {path}: metadata field 'config' is not a model config ({e})") from None
-    return dict(num_classes=cfg.num_classes, in_chans=cfg.in_chans, img_size=cfg.img_size)
+        try:
+            cfg = ModelCfg.from_dict(meta["config"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise CheckpointError(f"checkpoint {path}: metadata field 'config' is not a model config ({e})") from None
+        options = dict(num_classes=cfg.num_classes, in_chans=cfg.in_chans, img_size=cfg.img_size)
+    options.update({k: v for k, v in flags.items() if v is not None})
+    return options
 
 
 def load_timm_pretrained(model: MetaFormer, entry: ModelEntry) -> None:
