@@ -110,6 +110,9 @@ def test_fashion_mnist_from_debian_package_has_the_official_sizes():
     assert torch.bincount(data.y_train).tolist() == [6000] * 10
 
 
+DENSE = "without class names, labels must be 0..K-1 with each class present; "
+
+
 def write_npz(path, y_train, y_test=None, **extra):
     y_test = y_train if y_test is None else y_test
     x = lambda y: np.zeros((len(y), 4, 4, 3), np.uint8)
@@ -121,9 +124,13 @@ def write_npz(path, y_train, y_test=None, **extra):
     "y_train, extra, needle",
     [
         # one huge label would ask for 2^31 class names (a MemoryError before this check)
-        (np.array([0, 1, 2**31 - 1]), {}, "got 3 distinct labels from 0 to 2147483647 (first missing: 2)"),
+        (
+            np.array([0, 1, 2**31 - 1]),
+            {},
+            DENSE + "got 3 distinct labels from 0 to 2147483647 (first missing: 2)",
+        ),
         (np.array([0, 1, 255]), {"classes": np.array(["cat", "dog"])}, "y_train[2] is label 255, but the data set"),
-        (np.array([0, 1, 2, 3, 255]), {}, "got 5 distinct labels from 0 to 255 (first missing: 4)"),
+        (np.array([0, 1, 2, 3, 255]), {}, DENSE + "got 5 distinct labels from 0 to 255 (first missing: 4)"),
         (np.array([0, 1, -1]), {"classes": np.array(["a", "b"])}, "y_train[2] is label -1"),
         (np.array([1, 2, 3]), {}, "from 1 to 3 (first missing: 0)"),
     ],
@@ -145,7 +152,7 @@ def test_truncated_or_incomplete_npz_is_one_clear_error(tmp_path):
     whole = write_npz(tmp_path / "d.npz", np.array([0, 1, 0, 1])).read_bytes()
     for n in (0, 100, len(whole) // 2, len(whole) - 30):
         (tmp_path / "cut.npz").write_bytes(whole[:n])
-        with pytest.raises(ValueError, match=r"cut.npz is not a readable .npz file"):
+        with pytest.raises(ValueError, match=r"npz data set .*cut.npz is not a readable .npz file"):
             load_npz(tmp_path / "cut.npz")
     np.savez(tmp_path / "part.npz", x_train=np.zeros((2, 4, 4, 3), np.uint8))
     with pytest.raises(ValueError, match=r"lacks \['y_train', 'x_test', 'y_test'\]"):
