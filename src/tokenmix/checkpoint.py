@@ -88,7 +88,7 @@ def read_state_dict(path: str | os.PathLike[str], model: torch.nn.Module | None 
             return load_file(path)
         except (SafetensorError, OSError) as e:
             raise CheckpointError(f"checkpoint {path} is not a readable safetensors file: {e}") from None
-    _check_zip(path, budget)
+    check_zip_sizes(path, budget)
     return _unwrap(_torch_load(path), path)
 
 
@@ -143,7 +143,7 @@ def _check_declared(path: Path, declared: int, budget: int) -> None:
         )
 
 
-def _check_zip(path: Path, budget: int) -> None:
+def check_zip_sizes(path: Path, budget: int) -> None:
     """Refuse a .pth that is not a zip archive, or whose entries would inflate past `budget`, before torch.load."""
     try:
         with zipfile.ZipFile(path) as archive:

@@ -10,6 +10,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..data.pipeline import DataInfo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -101,7 +105,7 @@ def check_output(output: Path | None) -> None:
         raise ValueError(f"--output {output} is an existing file; expected a directory for eval.json and confusion.png")
 
 
-def check_data_fits(checkpoint: Path, stored: dict[str, int], data) -> None:
+def check_data_fits(checkpoint: Path, stored: dict[str, int], data: DataInfo) -> None:
     """The stored classes and channels must be the data set's: a mismatch is an error, not a reshaped head."""
     for key, have, what in (("num_classes", data.num_classes, "classes"), ("in_chans", data.in_chans, "channels")):
         if key in stored and stored[key] != have:
