@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 import textwrap
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ import tokenmix
 from tokenmix import CheckpointError, ModelCfg
 from tokenmix.checkpoint import read_metadata
 
-from .helpers import randomize_
+from .helpers import randomize_, write_zip_bomb
 
 
 class _Payload:
@@ -102,24 +101,6 @@ def test_corrupt_and_mismatched_files_name_the_problem(tmp_path: Path) -> None:
     torch.save({"encoder.layer.0.weight": torch.zeros(3)}, tmp_path / "foreign.pth")
     with pytest.raises(CheckpointError, match=r"keys are in none of the known formats \(tokenmix, mixer\)"):
         tokenmix.create_model("mixer_s32_224", checkpoint_path=tmp_path / "foreign.pth")
-
-
-def write_zip_bomb(path: Path, inflated: int) -> Path:
-    """mixer_digits' weights as torch.save writes them, but one storage entry is `inflated` bytes of zeros,
-    deflated: a file of well under 1 MB that torch.load would inflate to that size."""
-    plain = path.with_suffix(".plain")
-    torch.save(tokenmix.create_model("mixer_digits").state_dict(), plain)
-    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w", compresslevel=9) as dst:
-        for entry in src.infolist():
-            if not entry.filename.endswith("/data/0"):
-                dst.writestr(entry, src.read(entry))
-                continue
-            info = zipfile.ZipInfo(entry.filename)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with dst.open(info, "w", force_zip64=True) as f:
-                for _ in range(inflated >> 24):
-                    f.write(bytes(1 << 24))
-    return path
 
 
 # Loads a checkpoint with the address space capped at 256 MiB above what the imports took, and reports the

@@ -4,7 +4,6 @@ turns every bad checkpoint or flag into one line and exit 2, before any evaluati
 from __future__ import annotations
 
 import json
-import zipfile
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
+from ..helpers import write_zip_bomb
 from ..train.util import in_process, last_line
 
 
@@ -54,19 +54,7 @@ def legacy_pickle(tmp_path, weights):
 
 
 def zip_bomb(tmp_path, weights):
-    path = tmp_path / "bomb.pth"
-    torch.save(load_file(weights), tmp_path / "plain.pth")
-    with zipfile.ZipFile(tmp_path / "plain.pth") as src, zipfile.ZipFile(path, "w", compresslevel=9) as dst:
-        for entry in src.infolist():
-            if not entry.filename.endswith("/data/0"):
-                dst.writestr(entry, src.read(entry))
-                continue
-            info = zipfile.ZipInfo(entry.filename)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with dst.open(info, "w", force_zip64=True) as f:
-                for _ in range(4):
-                    f.write(bytes(16 << 20))
-    return path
+    return write_zip_bomb(tmp_path / "bomb.pth", inflated=64 << 20)
 
 
 def bad_metadata(tmp_path, weights):
