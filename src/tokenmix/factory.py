@@ -109,7 +109,7 @@ def create_model(name: str, pretrained: bool = False, checkpoint_path: str | Non
 
         probe = meta_model(cfg)  # the keys and token grids of the model as configured, without its memory
         source = f"checkpoint {checkpoint_path}"
-        state_dict = to_tokenmix_keys(read_state_dict(checkpoint_path), probe, entry.keymaps, source)
+        state_dict = to_tokenmix_keys(read_state_dict(checkpoint_path, probe), probe, entry.keymaps, source)
         cfg = fit_config(probe, state_dict)
     model = MetaFormer(cfg)
     model.pretrained_cfg = dict(

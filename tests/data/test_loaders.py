@@ -14,6 +14,7 @@ from tokenmix.data import ArrayBatches, Shard, load_arrays
 from tokenmix.data.augment import crop_flip
 from tokenmix.data.cifar import load_cifar
 from tokenmix.data.fashion_mnist import load_fashion_mnist
+from tokenmix.data.npz import load_npz
 
 
 def write_cifar10(root, n=20):
@@ -107,3 +108,61 @@ def test_fashion_mnist_from_debian_package_has_the_official_sizes():
     data = load_arrays("fashion_mnist")
     assert data.x_train.shape == (60000, 1, 28, 28) and data.x_test.shape == (10000, 1, 28, 28)
     assert torch.bincount(data.y_train).tolist() == [6000] * 10
+
+
+DENSE = "without class names, labels must be 0..K-1 with each class present; "
+
+
+def write_npz(path, y_train, y_test=None, **extra):
+    y_test = y_train if y_test is None else y_test
+    x = lambda y: np.zeros((len(y), 4, 4, 3), np.uint8)
+    np.savez(path, x_train=x(y_train), y_train=y_train, x_test=x(y_test), y_test=y_test, **extra)
+    return path
+
+
+@pytest.mark.parametrize(
+    "y_train, extra, needle",
+    [
+        # one huge label would ask for 2^31 class names (a MemoryError before this check)
+        (
+            np.array([0, 1, 2**31 - 1]),
+            {},
+            DENSE + "got 3 distinct labels from 0 to 2147483647 (first missing: 2)",
+        ),
+        (np.array([0, 1, 255]), {"classes": np.array(["cat", "dog"])}, "y_train[2] is label 255, but the data set"),
+        (np.array([0, 1, 2, 3, 255]), {}, DENSE + "got 5 distinct labels from 0 to 255 (first missing: 4)"),
+        (np.array([0, 1, -1]), {"classes": np.array(["a", "b"])}, "y_train[2] is label -1"),
+        (np.array([1, 2, 3]), {}, "from 1 to 3 (first missing: 0)"),
+    ],
+)
+def test_npz_labels_out_of_the_stated_or_dense_range_are_refused(tmp_path, y_train, extra, needle):
+    path = write_npz(tmp_path / "d.npz", y_train, **extra)
+    with pytest.raises(ValueError, match="d: ") as error:
+        load_npz(path)
+    assert needle in str(error.value)
+
+
+def test_npz_with_stated_classes_keeps_labels_that_leave_a_class_empty(tmp_path):
+    path = write_npz(tmp_path / "d.npz", np.array([0, 2, 0, 2]), classes=np.array(["a", "b", "c"]))
+    data = load_npz(path)
+    assert data.classes == ("a", "b", "c") and data.y_train.tolist() == [0, 2, 0, 2]
+
+
+def test_truncated_or_incomplete_npz_is_one_clear_error(tmp_path):
+    whole = write_npz(tmp_path / "d.npz", np.array([0, 1, 0, 1])).read_bytes()
+    for n in (0, 100, len(whole) // 2, len(whole) - 30):
+        (tmp_path / "cut.npz").write_bytes(whole[:n])
+        with pytest.raises(ValueError, match=r"npz data set .*cut.npz is not a readable .npz file"):
+            load_npz(tmp_path / "cut.npz")
+    np.savez(tmp_path / "part.npz", x_train=np.zeros((2, 4, 4, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"lacks \['y_train', 'x_test', 'y_test'\]"):
+        load_npz(tmp_path / "part.npz")
+
+
+def test_fashion_mnist_label_beyond_its_ten_classes_is_refused(tmp_path):
+    images = np.zeros((3, 28, 28), np.uint8)
+    for split in ("train", "t10k"):
+        write_idx(tmp_path / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(tmp_path / f"{split}-labels-idx1-ubyte.gz", np.array([0, 9, 10 if split == "t10k" else 1], np.uint8))
+    with pytest.raises(ValueError, match=r"y_test\[2\] is label 10, but the data set states 10 classes"):
+        load_fashion_mnist(tmp_path)

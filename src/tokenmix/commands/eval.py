@@ -1,11 +1,19 @@
 """tokenmix eval NAME --checkpoint F --data D: top-1, top-5, loss, per-class accuracy (JSON on stdout) and,
-with --output, eval.json and confusion.png."""
+with --output, eval.json and confusion.png.
+
+The model is rebuilt as the checkpoint stored it (classes, channels, input size, normalisation); the data set
+must have the same classes and channels, and is resized to the stored input size unless --img-size is given."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..data.pipeline import DataInfo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -13,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, type=Path, help="weights: .safetensors (or weights-only .pth)")
     parser.add_argument("--data", default="digits", help="digits, cifar10, cifar100, fashion_mnist, npz, imagefolder")
     parser.add_argument("--data-dir", help="data set directory (npz: the file)")
-    parser.add_argument("--img-size", type=int, help="input size (default: the data set's)")
+    parser.add_argument("--img-size", type=int, help="input size (default: the checkpoint's, else the data set's)")
     parser.add_argument(
         "--normalize",
         default="data",
@@ -26,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..checkpoint import is_safetensors, load_state_dict_into, read_metadata, read_state_dict, to_tokenmix_keys
+    from ..checkpoint import model_options, read_metadata
     from ..data.pipeline import open_data
     from ..evaluate import evaluate
     from ..evaluate.confusion import plot_confusion
@@ -34,34 +42,49 @@ def run(args: argparse.Namespace) -> int:
     from ..train.config import make_cfg
     from ..train.distributed import pick_device
 
-    entry = MODELS.get(args.name)
-    state_dict = read_state_dict(args.checkpoint)  # refuses pickles that are not plain tensors
-    meta = read_metadata(args.checkpoint) if is_safetensors(args.checkpoint) else {}
+    check_output(args.output)  # before any work: a refusal after minutes of evaluation helps no one
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    MODELS.get(args.name)  # an unknown model fails before any file is read
+    if not args.checkpoint.is_file():
+        raise FileNotFoundError(f"checkpoint {args.checkpoint} does not exist")
+    meta = read_metadata(args.checkpoint)
+    stored = model_options(args.checkpoint, meta, img_size=args.img_size)
     cfg = make_cfg(
         dict(
             model=args.name,
             data=args.data,
             data_dir=args.data_dir,
-            img_size=args.img_size,
+            img_size=stored.get("img_size"),
             normalize=args.normalize,
             batch_size=1,
             eval_batch_size=args.batch_size,
         )
     )
     batches, data = open_data(cfg)
+    check_data_fits(args.checkpoint, stored, data)
     if "mean" in meta:  # the normalisation the weights were trained with wins
-        batches.mean, batches.std = tuple(json.loads(meta["mean"])), tuple(json.loads(meta["std"]))
+        batches.mean, batches.std = tuple(meta["mean"]), tuple(meta["std"])
     device = pick_device(args.device, 0)
-    model = create_model(args.name, num_classes=data.num_classes, in_chans=data.in_chans, img_size=data.img_size)
-    source = f"checkpoint {args.checkpoint}"
-    load_state_dict_into(model, to_tokenmix_keys(state_dict, model, entry.keymaps, source), source)
+    model = create_model(
+        args.name,
+        checkpoint_path=args.checkpoint,
+        num_classes=data.num_classes,
+        in_chans=data.in_chans,
+        img_size=data.img_size,
+    )
     counts = evaluate(model.to(device), batches.test_batches(args.batch_size), data.num_classes, device)
+    skipped = sorted(getattr(batches, "test_skipped", ()))
+    if skipped:
+        shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        print(f"warning: left out {len(skipped)} unreadable image(s): {shown}", file=sys.stderr)
     classes = list(data.classes)
     result = dict(
         model=args.name,
         checkpoint=str(args.checkpoint),
         data=data.name,
         images=counts.count,
+        skipped=len(skipped),
         top1=counts.top1_pct,
         top5=counts.top5_pct,
         loss=counts.loss,
@@ -75,3 +98,15 @@ def run(args: argparse.Namespace) -> int:
         (args.output / "eval.json").write_text(text + "\n")
         plot_confusion(args.output / "confusion.png", counts.confusion, classes)
     return 0
+
+
+def check_output(output: Path | None) -> None:
+    if output is not None and output.exists() and not output.is_dir():
+        raise ValueError(f"--output {output} is an existing file; expected a directory for eval.json and confusion.png")
+
+
+def check_data_fits(checkpoint: Path, stored: dict[str, int], data: DataInfo) -> None:
+    """The stored classes and channels must be the data set's: a mismatch is an error, not a reshaped head."""
+    for key, have, what in (("num_classes", data.num_classes, "classes"), ("in_chans", data.in_chans, "channels")):
+        if key in stored and stored[key] != have:
+            raise ValueError(f"checkpoint {checkpoint} is a model for {stored[key]} {what}; {data.name} has {have}")

@@ -64,16 +64,38 @@ def from_numpy(
     for x, (ykey, y) in zip(xs.values(), ys.items(), strict=True):
         if y.ndim != 1 or len(y) != len(x) or not np.issubdtype(y.dtype, np.integer):
             raise ValueError(f"{name}: expected {ykey} of {len(x)} integer labels, got {y.dtype} {y.shape}")
-    num_classes = int(max(ys["y_train"].max(), ys["y_test"].max())) + 1
-    if min(ys["y_train"].min(), ys["y_test"].min()) < 0:
-        raise ValueError(f"{name}: labels must be >= 0")
+    num_classes = check_labels(name, ys, classes)
     names = tuple(str(c) for c in classes) if classes is not None else tuple(str(i) for i in range(num_classes))
-    if len(names) < num_classes:
-        raise ValueError(f"{name}: labels go up to {num_classes - 1} but only {len(names)} class names are given")
-    if num_classes < 2:
-        raise ValueError(f"{name}: expected at least 2 classes, got {num_classes}")
     to_nchw = lambda x: torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
     to_labels = lambda y: torch.from_numpy(y.astype(np.int64))
     return ImageArrays(
         name, to_nchw(xs["x_train"]), to_labels(y_train), to_nchw(xs["x_test"]), to_labels(y_test), names
     )
+
+
+def check_labels(name: str, ys: dict[str, np.ndarray], classes: list[str] | None) -> int:
+    """The number of classes: the stated one (labels must lie in 0..K-1), or without class names the K of
+    labels that are exactly 0..K-1 (so a stray 255 cannot silently make a 256-class model)."""
+    if classes is not None:
+        k = len(classes)
+        if k < 2:
+            raise ValueError(f"{name}: expected at least 2 classes, got {k}")
+        for key, y in ys.items():
+            bad = np.flatnonzero((y < 0) | (y >= k))
+            if bad.size:
+                raise ValueError(
+                    f"{name}: {key}[{bad[0]}] is label {y[bad[0]]}, but the data set states {k} classes "
+                    f"(labels 0..{k - 1}); {bad.size} label(s) out of range"
+                )
+        return k
+    present = np.unique(np.concatenate([y.astype(np.int64) for y in ys.values()]))
+    k = len(present)
+    if k < 2:
+        raise ValueError(f"{name}: expected at least 2 classes, got labels {present.tolist()}")
+    if present[0] != 0 or present[-1] != k - 1:
+        gap = int(np.flatnonzero(present != np.arange(k))[0])
+        raise ValueError(
+            f"{name}: without class names, labels must be 0..K-1 with each class present; got {k} distinct labels "
+            f"from {present[0]} to {present[-1]} (first missing: {gap}); state the classes to use sparse labels"
+        )
+    return k

@@ -3,8 +3,11 @@
 
 A file that cannot be decoded is skipped and reported, never a crash: unlike timm's ImageDataset, which guards
 only the lazy `Image.open`, the guard here covers the decode and the RGB conversion, where a truncated JPEG
-actually fails. Each sample's transform is seeded from (seed, epoch, index), so augmentation is reproducible
-and a resume mid-epoch repeats it exactly, with or without worker processes.
+actually fails. In training the next image takes its place (the batch keeps its size); in evaluation it is
+left out and counted, so no image is scored twice.
+
+Each sample's transform is seeded from (seed, epoch, index), so augmentation is reproducible and a resume
+mid-epoch repeats it exactly, with or without worker processes.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from pathlib import Path
 
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 
 from .batches import Shard
+from .images import ImageError, open_image
 from .seeds import derive_seed, epoch_permutation
 
 EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".gif", ".tif", ".tiff", ".webp"}
@@ -59,30 +63,34 @@ def split_dirs(root: str | Path | None) -> tuple[Path, Path]:
 def decode(path: Path) -> Image.Image | None:
     """The image as RGB, or None when it cannot be decoded (corrupt, truncated, not an image, a bomb)."""
     try:
-        with Image.open(path) as im:
-            return im.convert("RGB")  # forces the full decode inside the guard
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return open_image(path, channels=3)
+    except ImageError:
         return None
 
 
 class FolderImages(Dataset):
-    """Indexed by (index, sample_seed); returns (image tensor, label, paths skipped to get there)."""
+    """Indexed by (index, sample_seed); returns (image tensor, label, paths skipped to get there).
 
-    def __init__(self, samples: list[tuple[Path, int]], transform) -> None:
-        self.samples, self.transform = samples, transform
+    replace_unreadable: an unreadable image is replaced by the next readable one (training). Otherwise
+    (evaluation) it comes back as (None, -1, its path) and `collate_readable` leaves it out of the batch."""
+
+    def __init__(self, samples: list[tuple[Path, int]], transform, replace_unreadable: bool = True) -> None:
+        self.samples, self.transform, self.replace_unreadable = samples, transform, replace_unreadable
 
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, int, str]:
+    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor | None, int, str]:
         index, sample_seed = key
         skipped = []
-        for k in range(MAX_SKIPS_IN_A_ROW):
+        for k in range(MAX_SKIPS_IN_A_ROW if self.replace_unreadable else 1):
             path, label = self.samples[(index + k) % len(self.samples)]
             image = decode(path)
             if image is not None:
                 return self._transform(image, sample_seed), label, "\n".join(skipped)
             skipped.append(str(path))
+        if not self.replace_unreadable:
+            return None, -1, skipped[0]
         raise ValueError(f"{MAX_SKIPS_IN_A_ROW} unreadable images in a row, from {skipped[0]}")
 
     def _transform(self, image: Image.Image, sample_seed: int) -> torch.Tensor:
@@ -95,6 +103,16 @@ class FolderImages(Dataset):
             out = self.transform(image)
         random.setstate(state)
         return out
+
+
+def collate_readable(items: list[tuple[torch.Tensor | None, int, str]]):
+    """(images, labels, skipped paths) of the readable items; (None, None, paths) when none is readable."""
+    skipped = [path for image, _, path in items if image is None]
+    readable = [(image, label) for image, label, _ in items if image is not None]
+    if not readable:
+        return None, None, skipped
+    x, y = default_collate(readable)
+    return x, y, skipped
 
 
 class FolderBatches:
@@ -114,7 +132,7 @@ class FolderBatches:
         train, self.classes = scan(train_dir)
         test, _ = scan(test_dir, self.classes)
         self.train = FolderImages(train, train_transform)
-        self.test = FolderImages(test, test_transform)
+        self.test = FolderImages(test, test_transform, replace_unreadable=False)
         self.batch_size, self.seed, self.workers = batch_size, seed, workers
         self.shard = shard or Shard()
         if len(train) < batch_size:
@@ -123,10 +141,12 @@ class FolderBatches:
             )
         self.steps_per_epoch = len(train) // batch_size
         self.local_batch = batch_size // self.shard.world
-        self.skipped: set[str] = set()
+        self.skipped: set[str] = set()  # every unreadable file met, in training or evaluation
+        self.test_skipped: set[str] = set()  # the evaluation images left out
 
     def _loader(self, dataset: FolderImages, batches: list[list[tuple[int, int]]]) -> DataLoader:
-        return DataLoader(dataset, batch_sampler=batches, num_workers=self.workers)
+        collate = None if dataset.replace_unreadable else collate_readable
+        return DataLoader(dataset, batch_sampler=batches, num_workers=self.workers, collate_fn=collate)
 
     def _collect(self, skipped: list[str]) -> None:
         self.skipped.update(p for s in skipped if s for p in s.split("\n"))
@@ -149,4 +169,6 @@ class FolderBatches:
         batches = [[(i, 0) for i in range(s, min(hi, s + batch_size))] for s in range(lo, hi, batch_size)]
         for x, y, skipped in self._loader(self.test, batches):
             self._collect(skipped)
-            yield x, y
+            self.test_skipped.update(skipped)
+            if x is not None:
+                yield x, y
