@@ -23,7 +23,7 @@ from ..train.report import TensorBoard, write_summary, write_text
 from ..train.runtime import seed_everything
 from .config import LMTrainCfg
 from .data import IGNORE, Batches, Split, read_text
-from .models import SequenceModel, create_lm
+from .models import SequenceModel, lm_cfg
 from .report import plot_curves, write_metrics
 from .tokenizers import Tokenizer, check_matches, fingerprint, from_json, to_json, train_tokenizer
 
@@ -75,9 +75,9 @@ class LMTrainer:
         split = Split.of(self.tokenizer.encode(text), cfg.val_fraction, window, f"data {cfg.data}")
         self.split_info = dict(tokens=len(split.train) + len(split.val), train=len(split.train), val=len(split.val))
         self.batches = Batches(split, self.tokenizer, cfg.context, self.causal, cfg.seed, cfg.mask_rate)
-        seed_everything(cfg.seed, 0, cfg.deterministic, cfg.threads)
-        self.model = create_lm(cfg.model, len(self.tokenizer.vocab), cfg.context, self.causal, **model_options(cfg))
-        self.model.to(self.device)
+        model_cfg = lm_cfg(cfg.model, len(self.tokenizer.vocab), cfg.context, self.causal, **model_options(cfg))
+        seed_everything(cfg.seed, 0, cfg.deterministic, cfg.threads)  # only once the config is known to be good
+        self.model = SequenceModel(model_cfg).to(self.device)
         self.optimizer = build_optimizer(self.model, cfg)
         self.step, self.history, self.train_time, self.tokens_seen = 0, [], 0.0, 0
         self.loss_sum, self.loss_steps = 0.0, 0  # training loss since the last validation
