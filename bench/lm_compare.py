@@ -56,6 +56,7 @@ def loss_at_time(history: list[dict], seconds: float) -> float | None:
 
 
 def summarise(runs: list[dict]) -> list[dict]:
+    """One row per (model, objective): means over seeds, and the loss at the shortest run's training time."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in runs:
         groups.setdefault((r["model"], r["objective"]), []).append(r)
@@ -79,7 +80,7 @@ def summarise(runs: list[dict]) -> list[dict]:
         )
     for objective in {r["objective"] for r in rows}:  # equal wall time: when the fastest run of that objective ended
         same = [r for r in rows if r["objective"] == objective]
-        budget = min(r["train_time_s"] for r in same)
+        budget = min(r["history"][-1]["elapsed_s"] for r in runs if r["objective"] == objective)
         for row in same:
             at = [loss_at_time(r["history"], budget) for r in groups[(row["model"], objective)]]
             row["equal_time_s"], row["val_loss_at_equal_time"] = budget, statistics.mean(a for a in at if a is not None)

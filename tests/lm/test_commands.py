@@ -11,7 +11,7 @@ import pytest
 from tokenmix.lm.tokenizers import CharTokenizer, to_json
 
 from ..train.util import in_process, popen
-from .corpus import PANGRAM, pangrams
+from .corpus import PANGRAM, pangrams, words
 
 TRAIN = ("--model", "gmlp_lm_nano", "--context", "32", "--batch-size", "16", "--steps", "200", "--lr", "3e-3",
          "--threads", "1", "--set", "warmup_steps=20", "--set", "eval_every=100", "--set", "log_every=100")  # fmt: skip
@@ -26,11 +26,22 @@ def runs(tmp_path_factory):
         objective: popen("train-lm", "--data", data, "--objective", objective, *TRAIN, "--output", root / objective)
         for objective in ("causal", "mlm")
     }
+    procs["bpe"] = popen("train-lm", "--data", words(root / "words.txt"), "--objective", "mlm", "--tokenizer", "bpe",
+                         "--set", "bpe_vocab_size=300", "--model", "amlp_lm_nano", "--steps", "10", "--context", "16",
+                         "--threads", "1", "--output", root / "bpe")  # fmt: skip
     for proc in procs.values():
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
         assert "validation loss" in out
     return root / "causal", root / "mlm"
+
+
+def test_a_bpe_run_keeps_its_tokenizer_and_fills_masks_in_tokens(capsys, runs):
+    bpe = runs[0].parent / "bpe"
+    saved = json.loads((bpe / "tokenizer.json").read_text())
+    assert saved["kind"] == "bpe" and len(saved["tokenizer"]["model"]["vocab"]) == 300
+    out = output_of(capsys, "fill-mask", bpe, "to be or [MASK] to be", "--top-k", "2")
+    assert len(out.strip().splitlines()) == 1 and out.startswith("[MASK] 1: ")
 
 
 def test_a_run_folder_has_everything(runs):
