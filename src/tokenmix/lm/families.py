@@ -9,6 +9,7 @@ families at equal size (tests/lm/test_models.py checks it at several vocabularie
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 
 from ..config import ConfigError, StageCfg, part
@@ -51,8 +52,7 @@ def amlp_lm(
 ) -> LMCfg:
     """aMLP: gMLP with a single-head attention of width d_attn added to the SGU's gate (paper Fig. 6)."""
     cfg = gmlp_lm(L, d_model, d_ffn, vocab_size=vocab_size, context=context, causal=causal, token_weights=token_weights)
-    stage = StageCfg(**{**cfg.stage.__dict__, "block": part("attention_gated", d_attn=d_attn)})
-    return LMCfg(stage, vocab_size, context, pos_embed=False, causal=causal)
+    return dataclasses.replace(cfg, stage=dataclasses.replace(cfg.stage, block=part("attention_gated", d_attn=d_attn)))
 
 
 def transformer_lm(L: int, d_model: int, heads: int, *, vocab_size: int, context: int, causal: bool) -> LMCfg:
