@@ -16,6 +16,8 @@ deep; LayerScale was introduced for deep ones). Two exceptions, both the papers'
 
 from __future__ import annotations
 
+import difflib
+
 from ..config import ConfigError, HeadCfg, ModelCfg, Part, StageCfg, part
 from ..factory import register_model
 from ..paper import PaperFacts
@@ -49,7 +51,10 @@ def ablation_mixer(name: str) -> Part:
         return ABLATION_MIXERS[name]
     if name in MIXERS:
         return part(name)
-    raise ConfigError(f"unknown token mixer {name!r}; known: {', '.join(ABLATION_MIXERS)} (or any registered mixer)")
+    close = difflib.get_close_matches(name, [*ABLATION_MIXERS, *MIXERS], n=3)
+    known = f"known: {', '.join(ABLATION_MIXERS)} or a registered mixer"
+    hint = f"did you mean {', '.join(close)}?" if close else known
+    raise ConfigError(f"unknown token mixer {name!r}; {hint}")
 
 
 def split_mixers(mixers: str, stages: int) -> tuple[str, ...]:
