@@ -21,6 +21,7 @@ COMMANDS = {
     "eval": ("eval", "top-1/top-5/loss, per-class accuracy and a confusion matrix of a checkpoint"),
     "bench": ("bench", "speed, MACs and memory, optionally against timm's model with the same weights"),
     "export": ("export", "export to ONNX, TorchScript or an ExportedProgram, with a parity check"),
+    "viz": ("viz", "PNGs of a checkpoint's token-mixing weights and its effective receptive field"),
     "ablate": ("ablate", "train a grid of token mixers x seeds on one skeleton and report what beats the seed noise"),
 }
 
