@@ -5,6 +5,7 @@ grid size fails here, with the cell's name, and not an hour into the run."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..config import ConfigError
@@ -43,6 +44,9 @@ def check_variant(grid: Grid, variant: Variant, train: dict[str, Any]) -> None:
 
 def check_grid(grid: Grid) -> list[CheckedCell]:
     """Every cell of the grid, resolved; the first cell that cannot train is a ConfigError naming it."""
+    data_dir = grid.train.get("data_dir")
+    if data_dir is not None and grid.train.get("data") == "npz" and not Path(data_dir).is_file():
+        raise ConfigError(f"grid: train.data_dir {data_dir!r} is not a file (npz data); --set data_dir=PATH")
     checked, seen = [], set()
     for cell in grid.cells():
         try:

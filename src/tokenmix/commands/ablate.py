@@ -17,6 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", nargs="+", type=int, help="replace the grid's seeds")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a training field")
     parser.add_argument("--check", action="store_true", help="check every cell on the meta device and stop")
+    parser.add_argument(
+        "--estimate", action="store_true", help="time a few training steps per variant; estimate the grid's time"
+    )
 
 
 def grid_overrides(args: argparse.Namespace) -> dict[str, object]:
@@ -57,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         cells = check_grid(grid)
         print(f"grid ok: {len(cells)} cells ({len(grid.variants())} variants x {len(grid.seeds)} seeds)")
         return 0
+    if args.estimate:
+        return _print_estimate(grid, args.target[0])
     out = args.output or Path("ablations") / Path(args.target[0]).stem
     code = run_grid(grid, out, shard)
     if code == 130:
@@ -71,3 +76,27 @@ def _print_report(out: Path, report: dict) -> int:
     rho = report["ranking"]["spearman"]
     print(f"report: {done}/{total} cells finished; Spearman vs PoolFormer Table 5: {json.dumps(rho)}; {out}/report.md")
     return 0
+
+
+def _print_estimate(grid, name: str) -> int:
+    from ..ablate.estimate import KNOWN_SIZES, estimate_grid
+
+    data = grid.train.get("data", "digits")
+    if data not in KNOWN_SIZES and "data_dir" not in grid.train:
+        raise ValueError(f"--estimate knows the sizes of {', '.join(KNOWN_SIZES)}; this grid trains on {data}")
+    sizes = KNOWN_SIZES.get(data) or _npz_sizes(grid.train["data_dir"])
+    rows = estimate_grid(grid, *sizes)
+    print(f"{name}: {sizes[0]} train / {sizes[1]} test images, {len(grid.seeds)} seeds per variant")
+    print(f"{'variant':32s} {'CPU s/step':>10s} {'wall s/step':>11s} {'s/cell':>8s}")
+    for r in rows:
+        print(f"{r.label:32s} {r.step_s:10.3f} {r.wall_step_s:11.3f} {r.cell_s:8.0f}")
+    total = sum(r.cell_s for r in rows) * len(grid.seeds)
+    print(f"total: {total:.0f} CPU s = {total / 3600:.2f} h of one core (N one-thread shards on N idle cores: / N)")
+    return 0
+
+
+def _npz_sizes(path: str) -> tuple[int, int]:
+    import numpy as np
+
+    with np.load(path, allow_pickle=False, mmap_mode="r") as f:
+        return len(f["y_train"]), len(f["y_test"])
