@@ -15,6 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard", default="0/1", help="i/N: train every N-th cell from the i-th (default 0/1)")
     parser.add_argument("--mixers", nargs="+", help="replace the grid's variants: pool identity pool,pool,attn,attn")
     parser.add_argument("--seeds", nargs="+", type=int, help="replace the grid's seeds")
+    parser.add_argument("--baseline", help="the mixers every variant is compared with (default: the grid's)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a training field")
     parser.add_argument("--check", action="store_true", help="check every cell on the meta device and stop")
     parser.add_argument(
@@ -30,6 +31,8 @@ def grid_overrides(args: argparse.Namespace) -> dict[str, object]:
         out["mixers"] = args.mixers
     if args.seeds is not None:
         out["seeds"] = args.seeds
+    if args.baseline is not None:
+        out["baseline"] = args.baseline
     train = {}
     for item in args.set:
         key, sep, value = item.partition("=")
