@@ -1,6 +1,8 @@
 """The effective receptive field (Luo et al. 2016, "Understanding the Effective Receptive Field in Deep
 Convolutional Neural Networks"): |d y_centre / d x|, the gradient of the centre position of the output
-feature map (summed over channels) with respect to the input image, averaged over images and input channels.
+feature map with respect to the input image, averaged over images and input channels. The centre's channels
+are summed with random signs (fixed, ±1): a plain sum is blind after a LayerNorm of unit gain, whose outputs
+always sum to zero; with ±1 weights a linear layer's answer is unchanged (|±g| = |g|).
 How far a mixer looks: pooling and convolutions grow it by their window per block, token MLPs, attention
 and Fourier mixing cover the whole image from the first block."""
 
@@ -14,8 +16,10 @@ from ..layers.build import to_layout
 from ..metaformer import MetaFormer
 
 
-def effective_receptive_field(features: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor) -> torch.Tensor:
-    """(H, W) mean over images and channels of |d (sum over channels of features(x)[:, :, h/2, w/2]) / d x|.
+def effective_receptive_field(
+    features: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, seed: int = 0
+) -> torch.Tensor:
+    """(H, W) mean over images and channels of |d (sum_c s_c features(x)[:, c, h/2, w/2]) / d x|, s_c = ±1.
 
     `features` maps (B, C, H, W) images to an NCHW feature map. Each image's gradient is its own: the centre
     output of image b depends only on image b.
@@ -25,7 +29,8 @@ def effective_receptive_field(features: Callable[[torch.Tensor], torch.Tensor], 
     if y.ndim != 4:
         raise ValueError(f"expected an NCHW feature map, got a tensor of shape {tuple(y.shape)}")
     h, w = y.shape[2] // 2, y.shape[3] // 2
-    (grad,) = torch.autograd.grad(y[:, :, h, w].sum(), x)
+    signs = torch.randint(0, 2, (y.shape[1],), generator=torch.Generator().manual_seed(seed)) * 2 - 1
+    (grad,) = torch.autograd.grad((y[:, :, h, w] * signs.to(y.dtype)).sum(), x)
     return grad.abs().mean(dim=(0, 1))
 
 
