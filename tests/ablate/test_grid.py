@@ -6,6 +6,7 @@ import pytest
 
 from tests.train.util import in_process
 from tokenmix.ablate.check import check_grid
+from tokenmix.ablate.estimate import estimate_grid
 from tokenmix.ablate.grid import load_grid, make_grid, parse_shard, preset_names, shard_cells
 from tokenmix.config import ConfigError
 from tokenmix.models.ablation import ABLATION_MIXERS
@@ -103,3 +104,13 @@ def test_check_flag_builds_every_cell_and_trains_nothing(tmp_path, capsys):
     code, out, _ = in_process(capsys, "ablate", "digits-tiny", "--check", "--output", tmp_path / "out")
     assert code == 0 and "grid ok: 6 cells (3 variants x 2 seeds)" in out
     assert not (tmp_path / "out").exists()
+
+
+def test_estimate_times_every_variant_and_scales_steps_to_epochs():
+    grid = load_grid("digits-tiny")
+    rows = estimate_grid(grid, num_train=1437, num_test=360, steps=1)
+    assert [r.label for r in rows] == [v.label for v in grid.variants()]
+    steps = 2 * -(-1437 // 128)  # 2 epochs of ceil(1437 / 128) steps
+    for r in rows:
+        assert r.step_s > 0 and r.wall_step_s > 0
+        assert r.cell_s == pytest.approx(steps * r.step_s + 2 * 360 / 128 * r.step_s / 3)

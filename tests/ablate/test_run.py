@@ -92,7 +92,7 @@ def test_two_shards_split_the_grid_and_give_the_report_of_one_process(one_and_tw
     two_report = json.loads((root / "two" / "report.json").read_text())
     assert _without_timing(one_report) == _without_timing(two_report)
     assert (root / "one" / "cells.csv").read_text() == (root / "two" / "cells.csv").read_text()
-    for name in ("report.md", "report.csv", "accuracy_vs_macs.png", "accuracy_vs_params.png", "curves.png"):
+    for name in ("report.md", "report.csv", "accuracy_vs_macs.png", "accuracy_vs_params.png", "curves.png", "erf.png"):
         assert (root / "two" / name).stat().st_size > 0
 
 

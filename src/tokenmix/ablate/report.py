@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ..checkpoint import read_metadata
 from ..config import ConfigError, ModelCfg
 from ..counting import count_macs
@@ -196,6 +198,11 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "![test accuracy per epoch](curves.png)",
         "",
+        "How far each variant looks, its effective receptive field (|∂ centre output / ∂ input|, seed of the first"
+        " finished cell):",
+        "",
+        "![effective receptive fields](erf.png)",
+        "",
     ]
     return "\n".join(lines)
 
@@ -236,7 +243,32 @@ def write_report(out: Path) -> dict[str, Any]:
     plots.accuracy_vs(out / "accuracy_vs_macs.png", report["variants"], "macs", "MACs per image")
     plots.accuracy_vs(out / "accuracy_vs_params.png", report["variants"], "params", "parameters")
     plots.curves(out / "curves.png", curves)
+    receptive_fields(out, report["variants"])
     return report
+
+
+def receptive_fields(out: Path, variants: list[dict[str, Any]], images: int = 16) -> None:
+    """erf.png: side by side, how far each variant looks (tokenmix.viz.erf) in its first finished cell."""
+    from ..viz.erf import model_erf
+    from ..viz.load import erf_images, load_model
+    from ..viz.render import save_map_grid
+
+    grid = load_grid_of(out)
+    maps, labels = [], []
+    for v in variants:
+        cell = next((c for c in grid.cells() if c.variant.label == v["label"] and _finished(out, c)), None)
+        if cell is None:
+            continue
+        folder = out / "cells" / cell.name
+        model, meta = load_model(folder)
+        maps.append(model_erf(model, erf_images(folder, model, meta, images)))
+        labels.append(v["label"])
+    if maps:
+        save_map_grid(out / "erf.png", torch.stack(maps), "effective receptive field", False, labels)
+
+
+def _finished(out: Path, cell: Cell) -> bool:
+    return (out / "cells" / cell.name / "summary.json").is_file()
 
 
 def _json_default(value: Any) -> Any:

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 
-def save_map_grid(path: Path, maps: torch.Tensor, title: str, symmetric: bool) -> None:
+def save_map_grid(path: Path, maps: torch.Tensor, title: str, symmetric: bool, labels: list[str] | None = None) -> None:
     """(K, h, w) maps as a ceil(sqrt K)-wide grid; each map on its own colour scale (signed: centred at 0)."""
     import matplotlib
 
@@ -18,12 +18,15 @@ def save_map_grid(path: Path, maps: torch.Tensor, title: str, symmetric: bool) -
     k = maps.shape[0]
     cols = math.ceil(math.sqrt(k))
     rows = math.ceil(k / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.2 * cols, 1.2 * rows + 0.4), squeeze=False)
+    size = 2.0 if labels else 1.2
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + 0.4), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if i >= k:
             continue
         m = maps[i].numpy()
+        if labels:
+            ax.set_title(labels[i], fontsize=7)
         if symmetric:
             lim = float(abs(m).max()) or 1.0
             ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
