@@ -28,6 +28,8 @@ COMMANDS = {
     "train-lm": ("train_lm", "train a gMLP, aMLP or Transformer language model (masked or causal) on a text file"),
     "fill-mask": ("fill_mask", "top-k predictions for each [MASK] in a sentence, from a masked-LM run"),
     "generate": ("generate", "sample text from a causal-LM run (temperature, top-k)"),
+    "viz": ("viz", "PNGs of a checkpoint's token-mixing weights and its effective receptive field"),
+    "ablate": ("ablate", "train a grid of token mixers x seeds on one skeleton and report what beats the seed noise"),
 }
 
 USER_ERRORS = (

@@ -1,6 +1,7 @@
 """Every model family, one file each. Importing this package registers all variants."""
 
 from . import (  # noqa: F401
+    ablation,
     convmixer,
     cyclemlp,
     ffonly,

@@ -1,0 +1,59 @@
+"""The report's pictures (matplotlib, Agg): accuracy against cost with seed error bars, and test-accuracy
+curves per variant (the mean over seeds, the spread shaded)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def accuracy_vs(path: Path, variants: list[dict[str, Any]], key: str, label: str) -> None:
+    """One point per variant: mean top-1 against `key` (macs or params), ± one standard deviation."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for v in variants:
+        if not v["seeds_done"] or not v[key]:
+            continue
+        err = 0.0 if math.isnan(v["top1_std"]) else v["top1_std"]
+        ax.errorbar(v[key], v["top1_mean"], yerr=err, fmt="o", capsize=3)
+        ax.annotate(v["label"], (v[key], v["top1_mean"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{label} (log scale)")
+    ax.set_ylabel("test top-1 % (mean ± std over seeds)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def curves(path: Path, curves_by_variant: dict[str, dict[int, list[float]]]) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for label, by_seed in curves_by_variant.items():
+        runs = [c for c in by_seed.values() if c]
+        if not runs:
+            continue
+        epochs = min(len(c) for c in runs)
+        per_epoch = [[c[e] for c in runs] for e in range(epochs)]
+        mid = [sum(vals) / len(vals) for vals in per_epoch]
+        xs = list(range(1, epochs + 1))
+        (line,) = ax.plot(xs, mid, marker=".", label=label)
+        low, high = [min(v) for v in per_epoch], [max(v) for v in per_epoch]
+        ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.15)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test top-1 % (mean over seeds; band: min–max)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
