@@ -347,4 +347,3 @@ def model_options(path: str | os.PathLike[str], meta: dict[str, Any], **flags: i
         options = dict(num_classes=cfg.num_classes, in_chans=cfg.in_chans, img_size=cfg.img_size)
     options.update({k: v for k, v in flags.items() if v is not None})
     return options
-
