@@ -318,3 +318,53 @@ OFFICIAL_KEYMAPS["ffonly_official"] = KeyMap(
     join=_join_ffonly_pos_embed,
     split=_split_ffonly_pos_embed,
 )
+
+
+def _repmlp_rules(theirs: str, ours: str) -> list[Rule]:
+    """The official RepMLP v1 module's names inside a block (repmlp.py before 82c0ea6)."""
+    return [
+        Rule(theirs + ".fc1_fc2.fc1.{rest}", ours + ".fc1.{rest}"),
+        Rule(theirs + ".fc1_fc2.fc2.{rest}", ours + ".fc2.{rest}"),
+        Rule(theirs + ".avg.bn.{rest}", ours + ".avg_bn.{rest}"),
+        Rule(theirs + ".{rest}", ours + ".{rest}"),  # fc3, fc3_bn, repconv{k}.conv/bn
+    ]
+
+
+# Official block attribute -> ours, per RepMLP block kind (repmlp_blocks.py before 82c0ea6).
+_REPMLP_BLOCKS = {
+    "light": {"light_conv1": "conv1", "light_conv3": "conv3"},
+    "bottleneck": {
+        "btnk_conv1": "conv1",
+        "btnk_conv2": "token_mixer.reduce",
+        "btnk_conv4": "token_mixer.expand",
+        "btnk_conv5": "conv3",
+    },
+}
+
+
+def repmlp_resnet_keymap(name: str, kind: str, repmlp_stages: tuple[int, ...] = (1, 2)) -> KeyMap:
+    """DingXiaoH/RepMLP `repmlp_resnet.py` (training form): `stage0` is the stem, `stage{s+1}.{j}` our
+    stages.{s}.blocks.{j}; a plain ResNet block keeps conv1/conv2/conv3/shortcut (conv2 is our token mixer),
+    the RepMLP blocks (every block but the first of stages 2-3) name their parts by kind."""
+    rules = [
+        Rule("stage0.0.conv.{rest}", "stem.conv.{rest}"),
+        Rule("stage0.0.bn.{rest}", "stem.norm.{rest}"),
+    ]
+    for s in range(4):
+        theirs, ours = f"stage{s + 1}.", f"stages.{s}.blocks."
+        plain = [Rule(theirs + "{j}.conv2.{rest}", ours + "{j}.token_mixer.{rest}")]
+        plain += [Rule(theirs + "{j}." + p + ".{rest}", ours + "{j}." + p + ".{rest}") for p in ("conv1", "conv3")]
+        if s in repmlp_stages:  # block 0 is plain (it strides); the specific rules come first for the way back
+            rules += [Rule(r.theirs.replace("{j}", "0"), r.ours.replace("{j}", "0")) for r in plain]
+            blocks = _REPMLP_BLOCKS[kind]
+            rules += [Rule(theirs + "{j}." + t + ".{rest}", ours + "{j}." + o + ".{rest}") for t, o in blocks.items()]
+            prefix = "light_repmlp" if kind == "light" else "btnk_repmlp"
+            rules += _repmlp_rules(theirs + "{j}." + prefix, ours + "{j}.token_mixer.repmlp")
+        else:
+            rules += plain
+        rules.append(Rule(theirs + "{j}.shortcut.{rest}", ours + "{j}.shortcut.{rest}"))
+    return KeyMap(name, [*rules, Rule("linear.{rest}", "head.fc.{rest}")])
+
+
+OFFICIAL_KEYMAPS["repmlp_resnet_light"] = repmlp_resnet_keymap("official RepMLP-Res50-Light", "light")
+OFFICIAL_KEYMAPS["repmlp_resnet_bottleneck"] = repmlp_resnet_keymap("official RepMLP-Res50-Bottleneck", "bottleneck")

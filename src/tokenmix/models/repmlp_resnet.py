@@ -46,11 +46,15 @@ def repmlp_resnet50(kind: str, deploy: bool = False, partition: tuple[int, int] 
 _SRC = "RepMLP paper (arXiv 2105.01883) ✗ not read; params: the official code, counted"
 
 
-@register_model(family="repmlp_resnet", paper=PaperFacts(None, None, None, _SRC))
+@register_model(
+    family="repmlp_resnet", paper=PaperFacts(None, None, None, _SRC), official_keymaps=("repmlp_resnet_light",)
+)
 def repmlp_resnet50_light(deploy: bool = False) -> ModelCfg:
     return repmlp_resnet50("light", deploy)
 
 
-@register_model(family="repmlp_resnet", paper=PaperFacts(None, None, None, _SRC))
+@register_model(
+    family="repmlp_resnet", paper=PaperFacts(None, None, None, _SRC), official_keymaps=("repmlp_resnet_bottleneck",)
+)
 def repmlp_resnet50_bottleneck(deploy: bool = False) -> ModelCfg:
     return repmlp_resnet50("bottleneck", deploy)
