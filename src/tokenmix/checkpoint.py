@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import pickle
@@ -26,7 +27,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-WRAPPER_KEYS = ("state_dict_ema", "model_ema", "state_dict", "model")  # timm's preference order
+LOG = logging.getLogger("tokenmix")
+
+# Training checkpoints wrap the weights. The official evaluation scripts (DeiT, GFNet, CycleMLP, SPACH) evaluate
+# checkpoint["model"], so that is the default; the EMA copy only when asked (timm's load_checkpoint prefers it).
+WRAPPER_KEYS = ("state_dict", "model")
+EMA_KEYS = ("state_dict_ema", "model_ema")
 PREFIXES = ("module.", "_orig_mod.")  # left by DDP and torch.compile
 
 # A file may hold more than the model's float32 weights (an EMA copy, two Adam moments, float64, a checkpoint
@@ -67,8 +73,12 @@ def byte_budget(model: torch.nn.Module | None) -> int:
     return BUDGET_FACTOR * 4 * sum(t.numel() for t in model.state_dict().values()) + BUDGET_SLACK
 
 
-def read_state_dict(path: str | os.PathLike[str], model: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
-    """The tensors of a .safetensors or .pth/.pt/.bin file, unwrapped from training-checkpoint dicts.
+def read_state_dict(
+    path: str | os.PathLike[str], model: torch.nn.Module | None = None, use_ema: bool = False
+) -> dict[str, torch.Tensor]:
+    """The tensors of a .safetensors or .pth/.pt/.bin file, unwrapped from training-checkpoint dicts (their
+    `model` / `state_dict` entry, or with use_ema their `model_ema` / `state_dict_ema` entry; which one was
+    taken is logged to the "tokenmix" logger).
 
     With `model`, the file's declared sizes must fit its byte budget and, before any tensor is read, each
     tensor under one of the model's keys must have the model's kind of dtype (a safetensors header says it)."""
@@ -90,7 +100,7 @@ def read_state_dict(path: str | os.PathLike[str], model: torch.nn.Module | None 
         except (SafetensorError, OSError) as e:
             raise CheckpointError(f"checkpoint {path} is not a readable safetensors file: {e}") from None
     check_zip_sizes(path, budget)
-    return _unwrap(_torch_load(path), path)
+    return _unwrap(_torch_load(path), path, use_ema)
 
 
 def safetensors_specs(path: Path) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
@@ -182,6 +192,20 @@ def _reason(error: Exception) -> str:
     return (said or plain or [type(error).__name__])[0]
 
 
+def _wrapper_key(obj: dict, path: Path, use_ema: bool) -> str | None:
+    """The entry of a training checkpoint that holds the weights to load; None: `obj` is the state dict."""
+    plain = next((k for k in WRAPPER_KEYS if isinstance(obj.get(k), dict)), None)
+    ema = next((k for k in EMA_KEYS if isinstance(obj.get(k), dict)), None)
+    if use_ema and ema is None:
+        held = plain or "a bare state dict"
+        raise CheckpointError(f"checkpoint {path} holds no EMA weights ({' / '.join(EMA_KEYS)}), only {held}")
+    key = ema if use_ema or plain is None else plain
+    if key is not None:
+        also = f" (it also holds {ema!r}: use_ema=True or --ema loads those)" if ema and key != ema else ""
+        LOG.info(f"checkpoint {path}: loading its {key!r} weights{also}")
+    return key
+
+
 def _unsafe_globals(path: Path) -> list[str]:
     try:
         return list(torch.serialization.get_unsafe_globals_in_checkpoint(path))
@@ -189,12 +213,11 @@ def _unsafe_globals(path: Path) -> list[str]:
         return []
 
 
-def _unwrap(obj: Any, path: Path) -> dict[str, torch.Tensor]:
+def _unwrap(obj: Any, path: Path, use_ema: bool = False) -> dict[str, torch.Tensor]:
     if isinstance(obj, dict):
-        for key in WRAPPER_KEYS:
-            if isinstance(obj.get(key), dict):
-                obj = obj[key]
-                break
+        key = _wrapper_key(obj, path, use_ema)
+        if key is not None:
+            obj = obj[key]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"checkpoint {path} holds no state dict of tensors")
     out = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from types import ModuleType
 
@@ -65,9 +66,20 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     return parser
 
 
+def say_library_notes() -> None:
+    """The library's notes (e.g. which weights of a checkpoint were loaded) as plain lines on stderr."""
+    log = logging.getLogger("tokenmix")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("tokenmix: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv).parse_args(argv)
+    say_library_notes()
     try:
         return int(command_module(args.command).run(args) or 0)
     except USER_ERRORS as e:

@@ -93,11 +93,14 @@ def model_cfg(name: str, **options: Any) -> ModelCfg:
     return entry.make_cfg(**options).replace(**common)
 
 
-def create_model(name: str, pretrained: bool = False, checkpoint_path: str | None = None, **options: Any) -> MetaFormer:
+def create_model(
+    name: str, pretrained: bool = False, checkpoint_path: str | None = None, use_ema: bool = False, **options: Any
+) -> MetaFormer:
     """Build a registered model; optionally load weights.
 
-    checkpoint_path: a .safetensors or .pth/.pt/.bin file in tokenmix, timm or the official release's key format
-    (pickles are opened with weights_only=True). With img_size other than the checkpoint's, token-grid-sized
+    checkpoint_path: a .safetensors, .pth/.pt/.bin or (JAX) .npz file in tokenmix, timm or an official release's
+    key format (pickles are opened with weights_only=True); of a training checkpoint its `model` weights, or with
+    use_ema its EMA weights. With img_size other than the checkpoint's, token-grid-sized
     weights are resized (tokenmix.resize). pretrained: download timm's weights for the same architecture.
     """
     entry = MODELS.get(name)
@@ -109,7 +112,7 @@ def create_model(name: str, pretrained: bool = False, checkpoint_path: str | Non
 
         probe = meta_model(cfg)  # the keys and token grids of the model as configured, without its memory
         source = f"checkpoint {checkpoint_path}"
-        state_dict = to_tokenmix_keys(read_state_dict(checkpoint_path, probe), probe, entry.keymaps, source)
+        state_dict = to_tokenmix_keys(read_state_dict(checkpoint_path, probe, use_ema), probe, entry.keymaps, source)
         cfg = fit_config(probe, state_dict)
     model = MetaFormer(cfg)
     model.pretrained_cfg = dict(

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="a model name from `tokenmix list`")
     parser.add_argument("--checkpoint", required=True, type=Path, help="weights: .safetensors (or weights-only .pth)")
+    parser.add_argument("--ema", action="store_true", help="of a training checkpoint, its EMA weights (default: model)")
     parser.add_argument("--data", default="digits", help="digits, cifar10, cifar100, fashion_mnist, npz, imagefolder")
     parser.add_argument("--data-dir", help="data set directory (npz: the file)")
     parser.add_argument("--img-size", type=int, help="input size (default: the checkpoint's, else the data set's)")
@@ -69,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     model = create_model(
         args.name,
         checkpoint_path=args.checkpoint,
+        use_ema=args.ema,
         num_classes=data.num_classes,
         in_chans=data.in_chans,
         img_size=data.img_size,

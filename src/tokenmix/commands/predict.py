@@ -20,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="a model name from `tokenmix list`")
     parser.add_argument("images", nargs="+", type=Path, help="image files")
     parser.add_argument("--checkpoint", required=True, help=".safetensors or .pth weights (tokenmix or timm keys)")
+    parser.add_argument("--ema", action="store_true", help="of a training checkpoint, its EMA weights (default: model)")
     parser.add_argument("--num-classes", type=int, help="number of classes (default: the checkpoint's, else 1000)")
     parser.add_argument("--img-size", type=int, help="input size (default: the checkpoint's, else the model's)")
     parser.add_argument("--in-chans", type=int, help="image channels, 1 or 3 (default: the checkpoint's, else 3)")
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     meta = read_metadata(args.checkpoint) if Path(args.checkpoint).is_file() else {}
     flags = dict(num_classes=args.num_classes, img_size=args.img_size, in_chans=args.in_chans)
     options = {"num_classes": 1000, **model_options(args.checkpoint, meta, **flags)}
-    model = create_model(args.name, checkpoint_path=args.checkpoint, **options).eval()
+    model = create_model(args.name, checkpoint_path=args.checkpoint, use_ema=args.ema, **options).eval()
     names = class_names(args.classes, meta.get("classes"), model.num_classes)
     images = [open_image(p, model.in_chans) for p in args.images]  # fail before any work on a bad file
     transform = create_transform(**preprocessing(model, meta))
