@@ -161,6 +161,12 @@ def poolformerv2_m48() -> ModelCfg:
 
 _SMALL_SRC = "tokenmix small-image config: PoolFormer-S12 with a 3×3 stride-2 stem"
 
+# No channels_last declaration (trains NCHW, infers channels_last: tokenmix.memory_format's default). Measured,
+# channels_last / NCHW training step at 32x32, batch 64, median [range] of same-round ratios: CPU (2 shared cores,
+# load 15, 2026-12-02, `PYTHONPATH=src python bench/channels_last.py --models poolformer_s12_cifar --batch 64`)
+# fp32 2.76 [1.23-3.05] in 3 rounds but 1.08 [0.90-1.28] in 5, bf16 0.84 [0.54-0.88]; one H100 (2026-11-25)
+# equal or worse at 32, fp32 2634 -> 2278 img/s at 224. No consistent win: measure on a quiet machine first.
+
 
 @register_model(
     paper=PaperFacts(None, None, None, _SMALL_SRC, img_size=32),
