@@ -29,6 +29,18 @@ def test_cells_are_mixers_times_axes_times_seeds_with_unique_names():
     assert [c.seed for c in cells[:2]] == [0, 1]
 
 
+def test_width_and_depth_axes_take_per_stage_lists():
+    grid = make_grid({**TINY, "vary": {"dims": [[8, 16, 32, 32], [32, 32, 32, 32]], "depths": [[1, 1, 1, 1]]}})
+    cells = check_grid(grid)
+    assert [c.cell.name for c in cells[:3]] == [
+        "pool_dims8x16x32x32_depths1x1x1x1_seed0",
+        "pool_dims8x16x32x32_depths1x1x1x1_seed1",
+        "pool_dims32x32x32x32_depths1x1x1x1_seed0",
+    ]
+    assert cells[2].train["model_options"]["dims"] == (32, 32, 32, 32)
+    assert json.loads(grid.to_json())["vary"]["dims"] == [[8, 16, 32, 32], [32, 32, 32, 32]]
+
+
 @pytest.mark.parametrize("count", [1, 2, 3, 5])
 def test_shards_are_disjoint_and_cover_the_grid(count):
     cells = make_grid({**TINY, "mixers": ["pool", "identity", "attn"], "seeds": [0, 1, 2]}).cells()

@@ -136,7 +136,10 @@ def test_report_of_a_partial_grid_counts_what_finished(one_and_two_shards, tmp_p
     assert code == 0 and "report: 5/6 cells finished" in out
     report = json.loads((partial / "report.json").read_text())
     identity = next(c for c in report["comparisons"] if c["label"] == "identity")
-    assert identity["verdict"] == "n/a (1 seed)" and identity["n"] == 1
+    assert identity["verdict"] == "n/a (1 paired seed)" and identity["n"] == 1
+    assert identity["low"] is None  # strict JSON: an undefined bound is null, not NaN
+    variant = next(v for v in report["variants"] if v["label"] == "identity")
+    assert variant["seeds_done"] == 1 and variant["top1_std"] is None
 
 
 def test_a_different_grid_in_the_same_folder_is_refused(one_and_two_shards, capsys):

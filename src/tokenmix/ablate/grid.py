@@ -90,6 +90,11 @@ class Grid:
         return json.dumps(self.to_dict(), indent=1)
 
 
+def _frozen(value: Any) -> Any:
+    """JSON lists as tuples, so that a variant with list-valued axes (dims, depths) can be a dict key."""
+    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
+
+
 def _short(value: Any) -> str:
     return "x".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
@@ -159,7 +164,7 @@ def make_grid(values: dict[str, Any]) -> Grid:
         model_options=dict(values.get("model_options", {})),
         recipe=values.get("recipe", "digits"),
         train=dict(values.get("train", {})),
-        vary={k: tuple(v) for k, v in vary.items()},
+        vary={k: tuple(_frozen(x) for x in v) for k, v in vary.items()},
         baseline=baseline,
     )
 

@@ -3,7 +3,6 @@ curves per variant (the mean over seeds, the spread shaded)."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ def accuracy_vs(path: Path, variants: list[dict[str, Any]], key: str, label: str
     for v in variants:
         if not v["seeds_done"] or not v[key]:
             continue
-        err = 0.0 if math.isnan(v["top1_std"]) else v["top1_std"]
+        err = v["top1_std"] or 0.0  # null: one seed, no spread
         ax.errorbar(v[key], v["top1_mean"], yerr=err, fmt="o", capsize=3)
         ax.annotate(v["label"], (v[key], v["top1_mean"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
     ax.set_xscale("log")

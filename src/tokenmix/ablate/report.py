@@ -57,7 +57,7 @@ class Comparison:
     @property
     def verdict(self) -> str:
         if math.isnan(self.diff.low):
-            return "n/a (1 seed)"
+            return f"n/a ({self.diff.n} paired seed{'' if self.diff.n == 1 else 's'})"
         return "yes" if self.diff.excludes_zero else "no"
 
     def row(self) -> dict[str, Any]:
@@ -153,8 +153,8 @@ def build_report(out: Path) -> dict[str, Any]:
 
 
 # ---- writing ---------------------------------------------------------------------------------------------
-def _fmt(value: float | None, digits: int = 2) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+def _fmt(value: float | None, digits: int = 2, sign: str = "") -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:{sign}.{digits}f}"
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -173,7 +173,7 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     for v in report["variants"]:
         c = comps.get(v["label"])
-        delta = f"{c['mean']:+.2f} [{_fmt(c['low'])}, {_fmt(c['high'])}]" if c else "(baseline)"
+        delta = f"{_fmt(c['mean'], sign='+')} [{_fmt(c['low'])}, {_fmt(c['high'])}]" if c else "(baseline)"
         params = _fmt(v["params"] / 1e3, 1) if v["params"] else "–"
         macs = _fmt(v["macs"] / 1e6, 2) if v["macs"] else "–"
         lines.append(
@@ -235,7 +235,7 @@ def write_report(out: Path) -> dict[str, Any]:
     """Rebuild every report file of the ablation folder `out`; returns the report as written to report.json."""
     report = build_report(out)
     curves = report.pop("_curves")
-    write_text(out / "report.json", json.dumps(report, indent=1, default=_json_default) + "\n")
+    write_text(out / "report.json", json.dumps(_nan_to_none(report), indent=1, allow_nan=False) + "\n")
     report = json.loads((out / "report.json").read_text())  # seeds become strings, as a reader sees them
     write_text(out / "report.md", markdown(report))
     write_text(out / "report.csv", variants_csv(report))
@@ -271,5 +271,12 @@ def _finished(out: Path, cell: Cell) -> bool:
     return (out / "cells" / cell.name / "summary.json").is_file()
 
 
-def _json_default(value: Any) -> Any:
-    raise TypeError(f"report: cannot write {type(value).__name__} to JSON")
+def _nan_to_none(value: Any) -> Any:
+    """Strict JSON has no NaN: an undefined statistic (one seed's std) is written as null."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_nan_to_none(v) for v in value]
+    return value
