@@ -33,12 +33,16 @@ class Registry(Generic[T]):
 
     def _loaded(self) -> dict[str, T]:
         if self._fill is not None:
-            module, self._fill = self._fill, None
-            importlib.import_module(module)
+            module, self._fill = self._fill, None  # cleared first: the import registers through register()
+            try:
+                importlib.import_module(module)
+            except BaseException:
+                self._fill = module
+                raise
         return self._items
 
     def register(self, name: str, item: T) -> T:
-        if name in self._items:
+        if name in self._loaded():  # the built-in parts first, so that a user's name clashes now, not later
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._items[name] = item
         return item

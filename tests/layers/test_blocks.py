@@ -9,9 +9,8 @@ import dataclasses
 import pytest
 
 import tokenmix
-from tokenmix import MetaFormer, part
+from tokenmix import MetaFormer, factory, part
 from tokenmix.cli import main
-from tokenmix.commands import info
 from tokenmix.factory import model_cfg
 
 
@@ -29,7 +28,7 @@ def test_misspelt_block_argument_is_a_config_error_naming_it() -> None:
 
 
 def test_misspelt_block_argument_exits_2_from_the_cli(monkeypatch, capsys) -> None:
-    monkeypatch.setattr(info, "model_cfg", lambda name, **options: _misspelt_convmixer())
+    monkeypatch.setattr(factory, "model_cfg", lambda name, **options: _misspelt_convmixer())  # info imports it late
     assert main(["info", "convmixer_768_32"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "unknown argument(s) ['actt']" in err

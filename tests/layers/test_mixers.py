@@ -26,13 +26,18 @@ def _mixer_args(kind: str, dim: int, grid: tuple[int, int]) -> dict[str, Any]:
         return {"partition": (2, 2)}
     if kind == "attention":
         return {"head_dim": 8}
+    if kind == "sequence_attention":
+        return {"num_heads": 2}
     return {}
+
+
+GATES = ("spatial_gating", "sequence_gating", "toeplitz_gating")  # gates inside gMLP's gated MLP
 
 
 def _stage(kind: str, depth: int, dim: int, grid: tuple[int, int], downsample: bool) -> StageCfg:
     mixer = part(kind, **_mixer_args(kind, dim, grid))
     extra: dict[str, Any] = {}
-    if kind == "spatial_gating":  # the Spatial Gating Unit is a gate inside gMLP's gated MLP
+    if kind in GATES:
         extra = dict(block=part("gated"), mlp=part("gated_mlp", ratio=2.0))
     if downsample:
         extra["downsample"] = part("conv", kernel_size=2, stride=2, padding=0)

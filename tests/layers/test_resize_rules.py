@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from tokenmix import ConfigError, MetaFormer
+from tokenmix.counting import meta_model
 from tokenmix.registry import MIXERS
 from tokenmix.resize import fit_config, fit_weights
 
@@ -35,7 +36,7 @@ def test_grid_sized_mixer_fits_another_grid_or_says_why(kind: str) -> None:
     saved = randomize_(MetaFormer(_at(kind, 16))).state_dict()
     target = _at(kind, 32)
     try:
-        model = MetaFormer(fit_config(target, saved))
+        model = MetaFormer(fit_config(meta_model(target), saved))
         model.load_state_dict(fit_weights(model, saved))  # strict: every tensor now has the model's shape
     except ConfigError as refusal:
         assert "cannot be resized" in str(refusal) and ": " in str(refusal)  # and a reason after the colon

@@ -6,9 +6,9 @@ import pytest
 import scipy.linalg
 import torch
 
+from tokenmix.layers.mixers.sequence import SequenceGatingUnit, ToeplitzGatingUnit
 from tokenmix.lm import create_lm, list_lm_models
 from tokenmix.lm.families import AMLP_SIZES, GMLP_SIZES, TRANSFORMER_SIZES
-from tokenmix.lm.mixers import SequenceGatingUnit, ToeplitzGatingUnit
 
 FAMILIES = ("transformer", "gmlp", "amlp")
 SIZES = sorted(TRANSFORMER_SIZES)

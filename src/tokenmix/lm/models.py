@@ -23,7 +23,6 @@ from torch import nn
 from ..config import ConfigError, StageCfg
 from ..layers.build import build
 from ..registry import BLOCKS, NORMS, Registry
-from . import blocks, mixers  # noqa: F401  (registers the sequence parts)
 
 
 @dataclass(frozen=True)
@@ -49,9 +48,9 @@ class SequenceModel(nn.Module):
         self.cfg, stage = cfg, cfg.stage
         self.embed = nn.Embedding(cfg.vocab_size, stage.dim)
         self.pos_embed = nn.Parameter(torch.zeros(cfg.context, stage.dim)) if cfg.pos_embed else None
-        block_cls = BLOCKS.get(stage.block.kind)
         ctx = dict(dim=stage.dim, layout="nlc", num_tokens=cfg.context, grid=None)
-        self.blocks = nn.Sequential(*[block_cls(stage, ctx, 0.0, **stage.block.args) for _ in range(stage.depth)])
+        blocks = [build(BLOCKS, stage.block, stage=stage, ctx=ctx, drop_path=0.0) for _ in range(stage.depth)]
+        self.blocks = nn.Sequential(*blocks)
         self.norm = build(NORMS, stage.norm, dim=stage.dim, layout="nlc")
         init_gpt2(self)
 

@@ -6,5 +6,14 @@ Every kind uses the same attribute names (norm1, token_mixer, ls1, drop_path1, n
 so state-dict keys line up across families and one converter pattern fits all.
 """
 
-from . import bottleneck, channel_first, convmixer, filter_mlp, gated, metaformer, sparse_mlp  # noqa: F401
+from . import (  # noqa: F401
+    attention_gated,
+    bottleneck,
+    channel_first,
+    convmixer,
+    filter_mlp,
+    gated,
+    metaformer,
+    sparse_mlp,
+)
 from .base import Block, Scale, residual_add  # noqa: F401

@@ -25,6 +25,7 @@ from . import (  # noqa: F401
     repmlp,
     repmlp_v1,
     resnet_conv,
+    sequence,
     sparse_mlp,
     token_mlp,
 )

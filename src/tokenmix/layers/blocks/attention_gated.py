@@ -3,7 +3,8 @@ of the block's normalised input,
 
     n = norm1(x);  x = x + fc2(u * (W norm(v) + b + attn(n))),  (u, v) = split(gelu(fc1(n)))
 
-gMLP itself needs no new block: it is the skeleton's "gated" block with a sequence SGU as its mixer.
+gMLP itself needs no new block: it is the skeleton's "gated" block with a sequence SGU as its mixer. The
+language models (tokenmix.lm) use both.
 """
 
 from __future__ import annotations
@@ -11,16 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
-from ..config import ConfigError, StageCfg
-from ..layers.build import build
-from ..registry import BLOCKS, MIXERS, MLPS, NORMS
-from .mixers import TinyAttention
+from ...config import ConfigError, StageCfg
+from ...registry import BLOCKS, MIXERS, MLPS, NORMS
+from ..build import build
+from ..mixers.sequence import TinyAttention
+from .base import Block
 
 
 @BLOCKS.decorator("attention_gated")
-class AttentionGatedBlock(nn.Module):
+class AttentionGatedBlock(Block):
     """x + fc2(SGU(gelu(fc1(n)), attn(n))), n = norm1(x): the gated MLP of gMLP with d_attn-wide attention in
     its gate. Causal when the SGU is."""
 

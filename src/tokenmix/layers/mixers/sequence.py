@@ -13,9 +13,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..layers.mixers.attention import Attention
-from ..layers.mixers.token_mlp import SpatialGatingUnit, left_matmul
-from ..registry import MIXERS
+from ...config import ConfigError
+from ...registry import MIXERS
+from .attention import Attention
+from .token_mlp import SpatialGatingUnit, left_matmul
+
+NOT_RESIZABLE = (
+    "{kind} cannot be resized to another grid: their token weights belong to positions of a 1-D sequence "
+    "(run a Toeplitz or causal model on a shorter sequence instead)"
+)
 
 
 def check_length(n: int, built_for: int, any_shorter: bool) -> None:
@@ -43,8 +49,11 @@ class SequenceGatingUnit(SpatialGatingUnit):
     """
 
     def __init__(self, dim: int, num_tokens: int, causal: bool = False, eps: float = 1e-5) -> None:
-        super().__init__(dim, num_tokens, eps)
+        super().__init__(dim, num_tokens, grid=(1, num_tokens), eps=eps)  # a sequence: one row of N tokens
         self.causal, self.num_tokens = causal, num_tokens
+
+    def fit_grid(self, saved: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        raise ConfigError(NOT_RESIZABLE.format(kind="sequence gating units"))
 
     def token_weights(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(W, b) for a sequence of n tokens: (n, n), (n,)."""
@@ -77,6 +86,9 @@ class ToeplitzGatingUnit(nn.Module):
     def init_weights(self) -> None:
         nn.init.normal_(self.offsets, std=1e-6)
         nn.init.ones_(self.bias)
+
+    def fit_grid(self, saved: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        raise ConfigError(NOT_RESIZABLE.format(kind="Toeplitz gating units"))
 
     def token_weights(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(W, b) for a sequence of n tokens: (n, n), (n,)."""
