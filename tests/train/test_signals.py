@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from .util import popen, tokenmix, weights
+from .util import popen, tokenmix, wait_for_line, weights
 
 SETTINGS = ["drop_path=0.1", "ema=true", "mixup=0.2", "smoothing=0.1"]
 ARGS = ("train", "--model", "convmixer_digits", "--epochs", "3", *(a for s in SETTINGS for a in ("--set", s)))
@@ -25,18 +25,11 @@ def reference(tmp_path_factory) -> Path:
     return run
 
 
-def wait_for_line(stream, prefix: str) -> None:
-    for line in stream:
-        if line.startswith(prefix):
-            return
-    raise AssertionError(f"the run ended before printing {prefix!r}")
-
-
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_writes_a_checkpoint_and_the_resumed_run_is_bit_identical(reference, tmp_path, sig, code):
     run = tmp_path / "run"
     victim = popen(*ARGS, "--output", run)
-    wait_for_line(victim.stdout, "epoch   1/3")  # in epoch 2, past the epoch-end checkpoint of step 22
+    wait_for_line(victim, victim.stdout, "epoch   1/3")  # in epoch 2, past the epoch-end checkpoint of step 22
     victim.send_signal(sig)
     _, err = victim.communicate(timeout=120)
     assert victim.returncode == code, err
@@ -59,9 +52,9 @@ def test_signal_writes_a_checkpoint_and_the_resumed_run_is_bit_identical(referen
 def test_a_second_signal_ends_the_run_at_once(tmp_path):
     # one step per epoch of all 1437 images: a step lasts long enough for the second signal to land inside it
     victim = popen("train", "--epochs", "50", "--batch-size", "1437", "--output", tmp_path / "run")
-    wait_for_line(victim.stdout, "epoch   1/50")
+    wait_for_line(victim, victim.stdout, "epoch   1/50")
     victim.send_signal(signal.SIGTERM)
-    wait_for_line(victim.stderr, "tokenmix train: SIGTERM: stopping after this step")
+    wait_for_line(victim, victim.stderr, "tokenmix train: SIGTERM: stopping after this step")
     victim.send_signal(signal.SIGTERM)
     victim.communicate(timeout=60)
     assert victim.returncode == -signal.SIGTERM  # killed by the signal itself, not the graceful 143

@@ -32,6 +32,7 @@ import torch
 from safetensors.torch import save_file
 
 from ..checkpoint import CheckpointError, is_safetensors, read_state_dict
+from .state import CheckpointInfo
 
 PREFIX, TMP = "step-", ".tokenmix-tmp-"
 # Temp names (this version's and the older ".tmp-") of the entries a run writes, `<name>-<pid>`: only these
@@ -156,7 +157,7 @@ def save_checkpoint(
     tensors: dict[str, dict[str, torch.Tensor]],
     metadata: dict[str, str],
     state: dict[str, Any],
-    info: dict[str, Any],
+    info: CheckpointInfo,
     keep: int,
 ) -> Path:
     """Write checkpoint `step` under `root` (tensors: file stem -> state dict), then prune to `keep`."""
@@ -166,7 +167,7 @@ def save_checkpoint(
         for stem, sd in tensors.items():
             save_tensors(tmp / f"{stem}.safetensors", sd, metadata)
         torch.save(state, tmp / "state.pt")
-        (tmp / "state.json").write_text(json.dumps(info, indent=1))
+        (tmp / "state.json").write_text(json.dumps(info.to_dict(), indent=1))
 
     write_dir_atomically(final, write)
     for old in list_checkpoints(root)[:-keep]:
@@ -202,19 +203,17 @@ def find_checkpoint(path: Path) -> Path:
     return found[-1]
 
 
-def load_info(ckpt: Path) -> dict[str, Any]:
-    """state.json of a checkpoint: a JSON object (its fields are checked by who reads them)."""
+def load_info(ckpt: Path) -> CheckpointInfo:
+    """state.json of a checkpoint, every field checked."""
     path = ckpt / "state.json"
     try:
-        info = json.loads(path.read_text())
+        values = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"resume: {path} is unreadable: {e}") from None
-    if not isinstance(info, dict):
-        raise CheckpointError(f"resume: {path}: expected a JSON object, got {type(info).__name__}")
-    return info
+    return CheckpointInfo.from_dict(values, path)
 
 
-def load_state(ckpt: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def load_state(ckpt: Path) -> tuple[dict[str, Any], CheckpointInfo]:
     """(state.pt, state.json) of a checkpoint. state.pt is opened with weights_only=True: a pickle that needs
     any class or function beyond tensors and primitives is refused before it can run."""
     info = load_info(ckpt)

@@ -26,7 +26,7 @@ def plan(recipe: str, overrides: dict[str, Any], output: Path | None, resume: st
     ckpt = find_resume(resume, output)
     if ckpt is None:
         return Plan(resolve(recipe, overrides), output, None, continuing=resume == "auto")
-    cfg = resumed(checkpoints.load_info(ckpt).get("config", {}), overrides, ckpt / "state.json")
+    cfg = resumed(checkpoints.load_info(ckpt).config, overrides, ckpt / "state.json")
     home = run_of(ckpt)
     run_dir = output or home
     same = home is not None and run_dir is not None and home.resolve() == run_dir.resolve()

@@ -1,6 +1,7 @@
-"""The progress of a run as one value: what a checkpoint's state.json holds besides the run's layout and
-config, saved and restored whole. A field that a tampered or truncated file gets wrong is an error naming the
-file and the field, never a traceback later in the loop."""
+"""The progress of a run as one value (RunState), and what a checkpoint's state.json holds: that value, the
+run's layout and its config (CheckpointInfo), saved and restored whole. A field that a tampered or truncated
+file gets wrong is an error naming the file and the field, raised before any data is read, never a traceback
+later in the loop."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class RunState:
         """The run state in `values` (a parsed state.json), every field type-checked."""
         expect_object(values, source)
         state = cls(**{f.name: expect(values, f.name, _KINDS[f.name], source) for f in dataclasses.fields(cls)})
+        state.history, state.epoch_sums = list(state.history), list(state.epoch_sums)
         if state.step < 0:
             raise CheckpointError(f"resume: {source}: step must be >= 0, got {state.step}")
         if len(state.epoch_sums) != 3 or not all(_is(v, (int, float)) for v in state.epoch_sums):
@@ -36,6 +38,27 @@ class RunState:
         if not all(isinstance(row, dict) for row in state.history):
             raise CheckpointError(f"resume: {source}: history must be a list of objects (one per epoch)")
         return state
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """state.json: the run state, flat, beside the layout a resumed run must match and the resolved config."""
+
+    run: RunState
+    steps_per_epoch: int
+    world: int  # processes; a run resumes only with as many (each has its own RNG state)
+    config: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(**self.run.to_dict(), steps_per_epoch=self.steps_per_epoch, world=self.world, config=self.config)
+
+    @classmethod
+    def from_dict(cls, values: Any, source: Path) -> CheckpointInfo:
+        run = RunState.from_dict(values, source)
+        steps, world = expect(values, "steps_per_epoch", (int,), source), expect(values, "world", (int,), source)
+        if steps < 1 or world < 1:
+            raise CheckpointError(f"resume: {source}: steps_per_epoch and world must be >= 1, got {steps}, {world}")
+        return cls(run, steps, world, expect(values, "config", (dict,), source))
 
 
 _KINDS: dict[str, tuple[type, ...]] = dict(

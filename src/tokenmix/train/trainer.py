@@ -16,6 +16,7 @@ The run's progress (step, history, timings) is one value, RunState, saved in sta
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -40,7 +41,7 @@ from .config import TrainCfg, data_cfg
 from .distributed import DistInfo, all_max, all_sum, any_rank, gather_objects
 from .runtime import amp_dtype, autocast, memory_format, seed_everything
 from .signals import Interrupted, StopRequest
-from .state import RunState, expect
+from .state import CheckpointInfo, RunState
 
 # Test hooks: the loss of this (1-based) optimizer step is replaced by NaN, to exercise the non-finite policy;
 # the final weight file pauses this many seconds before its rename, so a test can kill the run inside it.
@@ -353,12 +354,8 @@ class Trainer:
             return
         if self.scaler is not None:
             state["scaler"] = self.scaler.state_dict()
-        info = dict(
-            **{**self.state.to_dict(), "epoch_sums": sums},
-            steps_per_epoch=self.steps_per_epoch,
-            world=self.dist.world,
-            config=self.cfg.to_dict(),
-        )
+        run = dataclasses.replace(self.state, epoch_sums=sums)
+        info = CheckpointInfo(run, self.steps_per_epoch, self.dist.world, self.cfg.to_dict())
         root = self.run_dir / "checkpoints"
         checkpoints.save_checkpoint(
             root, self.state.step, tensors, self._metadata(), state, info, self.cfg.keep_checkpoints
@@ -366,14 +363,12 @@ class Trainer:
 
     def _load(self, ckpt: Path) -> None:
         state, info = checkpoints.load_state(ckpt)
-        source = ckpt / "state.json"
-        layout = expect(info, "steps_per_epoch", (int,), source), expect(info, "world", (int,), source)
-        if layout != (self.steps_per_epoch, self.dist.world):
+        if (info.steps_per_epoch, info.world) != (self.steps_per_epoch, self.dist.world):
             raise ValueError(
-                f"resume: {ckpt} was written with {layout[1]} process(es) and {layout[0]} steps per epoch; "
-                f"this run has {self.dist.world} and {self.steps_per_epoch}"
+                f"resume: {ckpt} was written with {info.world} process(es) and {info.steps_per_epoch} steps per "
+                f"epoch; this run has {self.dist.world} and {self.steps_per_epoch}"
             )
-        run_state = RunState.from_dict({k: info.get(k) for k in info if k in RunState.__dataclass_fields__}, source)
+        run_state = info.run
         for name, module in (("model", self.model), ("ema", self.ema.module if self.ema else None)):
             if module is not None:
                 path = ckpt / f"{name}.safetensors"
