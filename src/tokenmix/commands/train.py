@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from ..train import run as training
     from ..train.report import result_line
     from ..train.signals import Interrupted
-    from ..train.trainer import NonFiniteLoss
+    from ..train.trainer import CollectiveFailure, NonFiniteLoss
 
     plan = training.plan(args.recipe, explicit_overrides(args), args.output, args.resume)
     if args.print_config:
@@ -72,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
     except NonFiniteLoss as e:
         print(f"tokenmix train: error: {e}", file=sys.stderr)
         return 3
+    except CollectiveFailure as e:
+        print(f"tokenmix train: error: {e}", file=sys.stderr)
+        return 1
     except Interrupted as e:
         if e.is_main:
             print(f"tokenmix train: {e}", file=sys.stderr)

@@ -26,7 +26,9 @@ def plan(recipe: str, overrides: dict[str, Any], output: Path | None, resume: st
     ckpt = find_resume(resume, output)
     if ckpt is None:
         return Plan(resolve(recipe, overrides), output, None, continuing=resume == "auto")
-    cfg = resumed(checkpoints.load_info(ckpt).config, overrides, ckpt / "state.json")
+    # the whole checkpoint is checked before any data is read (and state.pt read again by the trainer)
+    _, info = checkpoints.load_state(ckpt)
+    cfg = resumed(info.config, overrides, ckpt / "state.json")
     home = run_of(ckpt)
     run_dir = output or home
     same = home is not None and run_dir is not None and home.resolve() == run_dir.resolve()
@@ -38,6 +40,7 @@ def execute(plan: Plan) -> tuple[dict[str, Any] | None, Path]:
     summary (rank 0; None on the others) and the folder. Raises NonFiniteLoss (exit 3), signals.Interrupted
     (exit 128 + the signal) or a user error (exit 2)."""
     from .distributed import broadcast_object, init_distributed, shutdown
+    from .signals import StopRequest
     from .trainer import Trainer
 
     cfg = plan.cfg
@@ -49,16 +52,17 @@ def execute(plan: Plan) -> tuple[dict[str, Any] | None, Path]:
         if error is not None:
             raise error
         try:
-            try:
-                trainer = Trainer(cfg, run_dir, dist, plan.resume)
-            except BaseException:
-                if dist.is_main:
-                    folder.remove_if_new()
-                raise
-            if dist.is_main:  # after a successful start: a failed one leaves the folder free for the next try
-                report.write_text(run_dir / "config.json", cfg.to_json() + "\n")
-                print(report.start_line(cfg, trainer.data, dist.world, dist.device.type, run_dir), flush=True)
-            summary = trainer.fit()
+            with StopRequest() as stop:  # a signal from here on stops the run after its next step
+                try:
+                    trainer = Trainer(cfg, run_dir, dist, plan.resume, stop)
+                except BaseException:
+                    if dist.is_main:
+                        folder.remove_if_new()
+                    raise
+                if dist.is_main:  # after a successful start: a failed one leaves the folder free for the next try
+                    report.write_text(run_dir / "config.json", cfg.to_json() + "\n")
+                    print(report.start_line(cfg, trainer.data, dist.world, dist.device.type, run_dir), flush=True)
+                summary = trainer.fit()
             return (summary if dist.is_main else None), run_dir
         finally:
             if dist.is_main:

@@ -32,15 +32,20 @@ class StopRequest:
     def __init__(self) -> None:
         self.signum = 0  # 0: no stop requested
         self._previous: dict[int, object] = {}
+        self._depth = 0  # entered again by the loop inside the run that entered it first
 
     def __enter__(self) -> StopRequest:
-        if threading.current_thread() is threading.main_thread():
+        self._depth += 1
+        if self._depth == 1 and threading.current_thread() is threading.main_thread():
             self._previous = {s: signal.signal(s, self._handle) for s in SIGNALS}
         return self
 
     def __exit__(self, *exc) -> None:
-        for s, handler in self._previous.items():
-            signal.signal(s, handler)
+        self._depth -= 1
+        if self._depth == 0:
+            for s, handler in self._previous.items():
+                signal.signal(s, handler)
+            self._previous = {}
 
     def _handle(self, signum: int, frame) -> None:
         if self.signum:

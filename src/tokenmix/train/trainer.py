@@ -47,14 +47,33 @@ from .state import CheckpointInfo, RunState
 # the final weight file pauses this many seconds before its rename, so a test can kill the run inside it.
 NAN_AT_STEP_ENV = "TOKENMIX_TEST_NAN_AT_STEP"
 PAUSE_IN_FINAL_WRITE_ENV = "TOKENMIX_TEST_PAUSE_IN_FINAL_WRITE"
+STALL_RANK_ENV = "TOKENMIX_TEST_STALL_RANK"  # "RANK:STEP:SECONDS": that rank sleeps before that step
 
 
 class NonFiniteLoss(RuntimeError):
     """The loss or the state to be saved became NaN or Inf; no update was made on it and nothing was saved."""
 
 
+class CollectiveFailure(RuntimeError):
+    """Under DDP, another rank did not take part in a collective in time (frozen, deadlocked or dead)."""
+
+
+def is_collective_failure(e: RuntimeError) -> bool:
+    text = str(e).lower()
+    return isinstance(e, torch.distributed.DistError) or any(
+        w in text for w in ("timed out", "timeout", "connection closed", "connection reset", "gloo")
+    )
+
+
 class Trainer:
-    def __init__(self, cfg: TrainCfg, run_dir: Path, info: DistInfo, resume: Path | None = None) -> None:
+    def __init__(
+        self,
+        cfg: TrainCfg,
+        run_dir: Path,
+        info: DistInfo,
+        resume: Path | None = None,
+        stop: StopRequest | None = None,
+    ) -> None:
         self.cfg, self.run_dir, self.dist = cfg, run_dir, info
         self.device = info.device
         self.batches, self.data = open_data(data_cfg(cfg), Shard(info.rank, info.world))  # fails early on bad data
@@ -73,7 +92,7 @@ class Trainer:
         self.train_model = self._wrap(self.model)
         self.mixup, self.loss_fn = self._build_loss()
         self.state = RunState()  # epoch_sums: this rank's share until a checkpoint sums them over ranks
-        self.stop = StopRequest()
+        self.stop = stop or StopRequest()  # entered by fit, or earlier by whoever started the run
         self._saved_step: int | None = None
         if resume is not None:
             self._load(resume)
@@ -161,6 +180,7 @@ class Trainer:
 
     def train_step(self, epoch: int, step_in_epoch: int, x: torch.Tensor, y: torch.Tensor) -> None:
         cfg, model = self.cfg, self.train_model
+        self._inject_stall()
         self.scheduler.step_update(self.state.step)  # lr of this update
         self.optimizer.zero_grad(set_to_none=True)
         x, y = x.to(self.device, memory_format=self.memory_format), y.to(self.device)
@@ -194,6 +214,11 @@ class Trainer:
         newest = checkpoints.newest_checkpoint(self.run_dir / "checkpoints")
         return f"the last good checkpoint is {newest}" if newest else "no checkpoint was written yet"
 
+    def _inject_stall(self) -> None:
+        rank, step, seconds = (os.environ.get(STALL_RANK_ENV) or "-1:0:0").split(":")
+        if int(rank) == self.dist.rank and int(step) == self.state.step + 1:
+            time.sleep(float(seconds))
+
     def _inject_fault(self, loss: torch.Tensor) -> torch.Tensor:
         if os.environ.get(NAN_AT_STEP_ENV) == str(self.state.step + 1):
             return loss * float("nan")
@@ -212,6 +237,18 @@ class Trainer:
 
     # ---- the loop ------------------------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
+        try:
+            return self._fit()
+        except RuntimeError as e:  # torch.distributed.DistError is one
+            if self.dist.enabled and is_collective_failure(e):
+                raise CollectiveFailure(
+                    f"rank {self.dist.rank}: the other ranks did not answer within collective_timeout="
+                    f"{self.cfg.collective_timeout:g} s after step {self.state.step} (a rank is stuck or gone): "
+                    f"{str(e).strip().splitlines()[0][:200]}"
+                ) from None
+            raise
+
+    def _fit(self) -> dict[str, Any]:
         step = self.state.step
         tb = report.TensorBoard(self.run_dir / "tb", purge_step=step or None) if self.dist.is_main else None
         try:
