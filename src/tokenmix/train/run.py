@@ -4,13 +4,21 @@ and folder, reconciled with the checkpoint it continues), then execute it in its
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..config import ConfigError
 from . import checkpoints, report
 from .config import TrainCfg, resolve, resumed
 from .run_folder import RunFolder, check_output, default_run_dir, find_resume, run_of
+
+if TYPE_CHECKING:  # the trainer imports torch, timm and the data sets: only when a run starts
+    from .distributed import DistInfo
+    from .signals import StopRequest
+    from .trainer import Trainer
 
 
 @dataclass(frozen=True)
@@ -41,51 +49,52 @@ def execute(plan: Plan) -> tuple[dict[str, Any] | None, Path]:
     (exit 128 + the signal) or a user error (exit 2)."""
     from .distributed import broadcast_object, init_distributed, shutdown
     from .signals import StopRequest
-    from .trainer import Trainer
 
-    cfg = plan.cfg
-    dist = init_distributed(cfg.device, cfg.collective_timeout)
+    dist = init_distributed(plan.cfg.device, plan.cfg.collective_timeout)
     try:
-        run_dir = Path(broadcast_object(str(plan.run_dir or default_run_dir(cfg)), dist))
-        folder = RunFolder(run_dir, plan.continuing)
-        error = _on_main(dist, folder.__enter__)
-        if error is not None:
-            raise error
-        try:
-            with StopRequest() as stop:  # a signal from here on stops the run after its next step
-                try:
-                    trainer = Trainer(cfg, run_dir, dist, plan.resume, stop)
-                except BaseException:
-                    if dist.is_main:
-                        folder.remove_if_new()
-                    raise
-                if dist.is_main:  # after a successful start: a failed one leaves the folder free for the next try
-                    report.write_text(run_dir / "config.json", cfg.to_json() + "\n")
-                    print(report.start_line(cfg, trainer.data, dist.world, dist.device.type, run_dir), flush=True)
-                summary = trainer.fit()
-            return (summary if dist.is_main else None), run_dir
-        finally:
-            if dist.is_main:
-                folder.__exit__(None, None, None)
+        run_dir = Path(broadcast_object(str(plan.run_dir or default_run_dir(plan.cfg)), dist))
+        # a signal from here on stops the run after its next step
+        with _entered(RunFolder(run_dir, plan.continuing), dist) as folder, StopRequest() as stop:
+            summary = _start(plan, folder, dist, stop).fit()
+        return (summary if dist.is_main else None), run_dir
     finally:
         shutdown(dist)
 
 
-def _on_main(dist, action) -> Exception | None:
-    """Run `action` on rank 0 only; every rank gets its error (as the same exception type and message)."""
+@contextmanager
+def _entered(folder: RunFolder, dist: DistInfo) -> Iterator[RunFolder]:
+    """Rank 0 enters the folder (lock, checks, leftovers); when it refuses, every rank raises the refusal."""
     from .distributed import broadcast_object
 
-    error = None
+    error: Exception | None = None
     if dist.is_main:
         try:
-            action()
-        except Exception as e:
+            folder.__enter__()
+        except ValueError as e:
             error = e
-    if not dist.enabled:
-        return error
-    message = broadcast_object(None if error is None else (type(error).__name__, str(error)), dist)
-    if message is None or error is not None:
-        return error
-    from ..config import ConfigError
+    refusal = broadcast_object(None if error is None else str(error), dist)
+    if error is not None:
+        raise error
+    if refusal is not None:
+        raise ConfigError(refusal)
+    try:
+        yield folder
+    finally:
+        if dist.is_main:
+            folder.__exit__(None, None, None)
 
-    return ConfigError(message[1])
+
+def _start(plan: Plan, folder: RunFolder, dist: DistInfo, stop: StopRequest) -> Trainer:
+    from .trainer import Trainer
+
+    cfg = plan.cfg
+    try:
+        trainer = Trainer(cfg, folder.path, dist, plan.resume, stop)
+    except BaseException:
+        if dist.is_main:
+            folder.remove_if_new()
+        raise
+    if dist.is_main:  # after a successful start: a failed one leaves the folder free for the next try
+        report.write_text(folder.path / "config.json", cfg.to_json() + "\n")
+        print(report.start_line(cfg, trainer.data, dist.world, dist.device.type, folder.path), flush=True)
+    return trainer
