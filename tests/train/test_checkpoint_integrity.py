@@ -78,7 +78,7 @@ def test_torch_reporting_a_full_disk_without_errno_is_named(tmp_path, monkeypatc
         raise RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 64 vs 0\nbasic_ios::clear")
 
     monkeypatch.setattr(checkpoints.torch, "save", iostream_error)
-    monkeypatch.setattr(checkpoints, "_free_bytes", lambda folder: 0)
+    monkeypatch.setattr(checkpoints, "_probe_write", lambda folder: OSError(errno.ENOSPC, "full"))
     with pytest.raises(checkpoints.WriteError, match=r"No space left on device \(ENOSPC\)"):
         save(root, 2)
     assert sorted(p.name for p in root.iterdir()) == ["step-00000001"]

@@ -39,7 +39,7 @@ PREFIX, TMP = "step-", ".tokenmix-tmp-"
 # are ever removed, never a user's own dot-files.
 _OWN_TMP = re.compile(
     r"(\.tokenmix-tmp-|\.tmp-)"
-    r"(step-\d{8}|model\.safetensors|ema\.safetensors|config\.json|summary\.json|metrics\.csv|curves\.png)-\d+"
+    r"(step-\d{8}|probe|model\.safetensors|ema\.safetensors|config\.json|summary\.json|metrics\.csv|curves\.png)-\d+"
 )
 
 
@@ -80,8 +80,9 @@ def write_dir_atomically(final: Path, write: Callable[[Path], None]) -> None:
         os.rename(tmp, final)
         fsync_dir(final.parent)
     except Exception as e:
+        error = _as_write_error(e, final)  # before the cleanup frees the space that ran out
         shutil.rmtree(tmp, ignore_errors=True)
-        raise _as_write_error(e, final) from None
+        raise error from None
 
 
 def write_file_atomically(final: Path, write: Callable[[Path], None]) -> None:
@@ -93,17 +94,19 @@ def write_file_atomically(final: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, final)
         fsync_dir(final.parent)
     except Exception as e:
+        error = _as_write_error(e, final)
         tmp.unlink(missing_ok=True)
-        raise _as_write_error(e, final) from None
+        raise error from None
 
 
 def _as_write_error(e: Exception, final: Path) -> Exception:
     """One line naming the folder and the cause. torch.save reports a full disk as a RuntimeError from its
-    C++ stream (`basic_ios::clear: iostream error`), so the free space is asked when the error has no errno."""
+    C++ stream (`basic_ios::clear: iostream error`, `unexpected pos …`), so when the error has no errno the
+    file system is asked with a small probe write."""
+    if not (isinstance(e, OSError) and e.errno is not None):
+        e = _probe_write(final.parent) or e
     if isinstance(e, OSError) and e.errno is not None:
         cause = f"{os.strerror(e.errno)} ({errno.errorcode.get(e.errno, e.errno)})"
-    elif _free_bytes(final.parent) == 0:
-        cause = f"{os.strerror(errno.ENOSPC)} (ENOSPC)"
     elif isinstance(e, (OSError, RuntimeError)):
         cause = str(e).splitlines()[0] if str(e) else type(e).__name__
     else:
@@ -111,12 +114,19 @@ def _as_write_error(e: Exception, final: Path) -> Exception:
     return WriteError(f"cannot write {final.name} in {final.parent}: {cause}")
 
 
-def _free_bytes(folder: Path) -> int | None:
+def _probe_write(folder: Path) -> OSError | None:
+    """The error a 64 KiB write into folder raises now (ENOSPC, EROFS, EDQUOT, ...), or None."""
+    probe = folder / f"{TMP}probe-{os.getpid()}"
     try:
-        st = os.statvfs(folder)
-    except OSError:
-        return None
-    return st.f_bavail * st.f_frsize
+        with open(probe, "wb") as f:
+            f.write(bytes(65536))
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        return e
+    finally:
+        probe.unlink(missing_ok=True)
+    return None
 
 
 def first_non_finite(tensors: dict[str, Any], prefix: str = "") -> str | None:
