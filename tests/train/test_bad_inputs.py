@@ -46,6 +46,9 @@ def write_npz(path, x_train, x_test=None, **extra):
         (["--set", "lr"], ["--set expects KEY=VALUE"]),
         (["--recipe", "imagenet"], ["unknown recipe 'imagenet'", "small"]),
         (["--batch-size", "5000"], ["1437 training images are fewer than the batch size 5000"]),
+        (["--set", "ema_decay=1.5"], ["ema_decay must be in [0, 1), got 1.5"]),
+        (["--lr", "1e-6"], ["min_lr 1e-05 is above the peak lr 1e-06"]),
+        (["--set", "collective_timeout=0"], ["collective_timeout must be a finite number of seconds > 0"]),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, monkeypatch, args, needles):
@@ -53,6 +56,13 @@ def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, monkeypatch, args, n
     code, _, err = in_process(capsys, "train", *args)
     assert_one_line_error(code, err, 2, *needles)
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # no debris of a failed start
+
+
+def test_output_naming_an_existing_file_is_refused(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    code, _, err = in_process(capsys, "train", "--output", tmp_path / "notes.txt")
+    assert_one_line_error(code, err, 2, f"--output {tmp_path / 'notes.txt'} is an existing file")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
 def test_npz_with_two_channel_images_is_refused(tmp_path, capsys):

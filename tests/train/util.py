@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import torch
@@ -28,6 +29,19 @@ def tokenmix(*args: str, timeout: float = 240, **extra_env: str) -> subprocess.C
 def popen(*args: str, **extra_env: str) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "tokenmix", *map(str, args)]
     return subprocess.Popen(cmd, env=env(**extra_env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_line(proc: subprocess.Popen, stream, prefix: str, timeout: float = 120) -> None:
+    """Read `stream` (proc's stdout or stderr) up to a line starting with prefix; proc is killed after timeout."""
+    watchdog = threading.Timer(timeout, proc.kill)
+    watchdog.start()
+    try:
+        for line in stream:
+            if line.startswith(prefix):
+                return
+    finally:
+        watchdog.cancel()
+    raise AssertionError(f"the run ended (or was killed after {timeout} s) before printing {prefix!r}")
 
 
 def weights(path: Path) -> dict[str, torch.Tensor]:

@@ -1,16 +1,17 @@
 """tokenmix train [--recipe R] [--set key=value ...] [flags]: train a model; with no arguments, the default
-ConvMixer on scikit-learn's digits (seconds on a laptop CPU). Under `torchrun` it runs DDP."""
+ConvMixer on scikit-learn's digits (seconds on a laptop CPU). Under `torchrun` it runs DDP.
+
+Exit codes: 0 done, 2 a user error (one line), 3 a non-finite loss or state, 130/143 stopped by SIGINT/SIGTERM
+after writing a checkpoint."""
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from ..train.config import FIELDS, RESUME_MAY_CHANGE, load_recipe, make_cfg, parse_value, recipe_names
+from ..train.config import parse_value, recipe_names
 
 # Flags for the fields people change most; every other field through --set key=value.
 FLAGS = {
@@ -56,84 +57,28 @@ def explicit_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def resumed_config(saved: dict[str, Any], overrides: dict[str, Any]):
-    changed = {k: v for k, v in overrides.items() if k not in RESUME_MAY_CHANGE and saved.get(k) != v}
-    if changed:
-        key, value = next(iter(changed.items()))
-        raise ValueError(
-            f"resume: {key}={value!r} differs from the checkpoint's {saved.get(key)!r}; "
-            f"a resumed run keeps its "
-            f"config (may change: {', '.join(sorted(RESUME_MAY_CHANGE))})"
-        )
-    return make_cfg({**{k: v for k, v in saved.items() if k in FIELDS}, **overrides})
-
-
-def default_run_dir(cfg) -> Path:
-    return Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{cfg.model}-{cfg.data}"
-
-
 def run(args: argparse.Namespace) -> int:
-    from ..train import checkpoints
-    from ..train.distributed import broadcast_object, init_distributed, shutdown
-    from ..train.report import write_text
-    from ..train.trainer import NonFiniteLoss, Trainer
+    from ..train import run as training
+    from ..train.report import result_line
+    from ..train.signals import Interrupted
+    from ..train.trainer import CollectiveFailure, NonFiniteLoss
 
-    overrides = explicit_overrides(args)
-    cfg = make_cfg({**load_recipe(args.recipe), **overrides})
-    resume = _find_resume(args)
-    if resume is not None:
-        _, info = checkpoints.load_state(resume)
-        cfg = resumed_config(info.get("config", {}), overrides)
+    plan = training.plan(args.recipe, explicit_overrides(args), args.output, args.resume)
     if args.print_config:
-        print(cfg.to_json())
+        print(plan.cfg.to_json())
         return 0
-    dist = init_distributed(cfg.device)
     try:
-        run_dir = args.output or (resume.parent.parent if resume is not None else None)
-        run_dir = Path(broadcast_object(str(run_dir or default_run_dir(cfg)), dist))
-        created = not run_dir.exists()
-        if dist.is_main:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            write_text(run_dir / "config.json", cfg.to_json() + "\n")
-        try:
-            trainer = Trainer(cfg, run_dir, dist, resume)
-        except BaseException:  # a bad model, data set or checkpoint: leave no empty run folder behind
-            if dist.is_main and created:
-                shutil.rmtree(run_dir, ignore_errors=True)
-            raise
-        if dist.is_main:
-            d = trainer.data
-            print(
-                f"training {cfg.model} on {d.name} ({d.num_train} train / {d.num_test} test images, "
-                f"{d.in_chans}×{d.img_size}×{d.img_size}, {d.num_classes} classes) for {cfg.epochs} epochs "
-                f"on {dist.world} × {dist.device.type}; run directory {run_dir}",
-                flush=True,
-            )
-        try:
-            summary = trainer.fit()
-        except NonFiniteLoss as e:
-            print(f"tokenmix train: error: {e}", file=sys.stderr)
-            return 3
-    finally:
-        shutdown(dist)
-    if dist.is_main:
-        print(
-            f"test accuracy: {summary['final_top1']:.2f}% top-1 "
-            f"({summary['num_test']} {summary['data']} test images; "
-            f"best {summary['best_top1']:.2f}%) in {summary['train_time_s']:.1f} s of training, "
-            f"{summary['images_per_s']:.0f} images/s; results in {run_dir}"
-        )
+        summary, run_dir = training.execute(plan)
+    except NonFiniteLoss as e:
+        print(f"tokenmix train: error: {e}", file=sys.stderr)
+        return 3
+    except CollectiveFailure as e:
+        print(f"tokenmix train: error: {e}", file=sys.stderr)
+        return 1
+    except Interrupted as e:
+        if e.is_main:
+            print(f"tokenmix train: {e}", file=sys.stderr)
+        return e.exit_code
+    if summary is not None:
+        print(result_line(summary, run_dir))
     return 0
-
-
-def _find_resume(args: argparse.Namespace) -> Path | None:
-    from ..train import checkpoints
-
-    if args.resume is None:
-        return None
-    if args.resume == "auto":
-        if args.output is None:
-            raise ValueError("--resume auto needs --output (the run directory to continue)")
-        found = checkpoints.list_checkpoints(args.output / "checkpoints")
-        return found[-1] if found else None  # nothing yet: start from scratch
-    return checkpoints.find_checkpoint(Path(args.resume))

@@ -1,4 +1,4 @@
-"""From a training config to batches: pick the in-memory or the image-folder path, the normalisation and the
+"""From a data config to batches: pick the in-memory or the image-folder path, the normalisation and the
 input shape the model must be built for."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..factory import MODELS
-from ..train.config import TrainCfg
 from . import DATA_SETS, ArrayBatches, FolderBatches, Shard, load_arrays
+from .config import DataCfg
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,12 @@ def model_mean_std(model: str, in_chans: int) -> tuple[tuple[float, ...], tuple[
     return mean, std
 
 
-def check_channels(cfg: TrainCfg, name: str, in_chans: int) -> None:
+def check_channels(cfg: DataCfg, name: str, in_chans: int) -> None:
     if cfg.in_chans is not None and cfg.in_chans != in_chans:
         raise ValueError(f"expected {cfg.in_chans}-channel images (in_chans={cfg.in_chans}), {name} has {in_chans}")
 
 
-def open_data(cfg: TrainCfg, shard: Shard | None = None) -> tuple[Any, DataInfo]:
+def open_data(cfg: DataCfg, shard: Shard | None = None) -> tuple[Any, DataInfo]:
     """(batches, info): batches has steps_per_epoch, train_epoch(epoch, start_step) and test_batches(n)."""
     if cfg.data not in DATA_SETS:
         raise ValueError(f"unknown data set {cfg.data!r}; known: {', '.join(DATA_SETS)}")
@@ -70,7 +70,7 @@ def open_data(cfg: TrainCfg, shard: Shard | None = None) -> tuple[Any, DataInfo]
     return batches, info
 
 
-def _open_folder(cfg: TrainCfg, shard: Shard | None) -> tuple[FolderBatches, DataInfo]:
+def _open_folder(cfg: DataCfg, shard: Shard | None) -> tuple[FolderBatches, DataInfo]:
     from timm.data import create_transform
 
     check_channels(cfg, "imagefolder", 3)  # every image is converted to RGB

@@ -7,17 +7,22 @@ A checkpoint is a directory `checkpoints/step-00000123/`:
                         with torch.load(weights_only=True)
     state.json          counters, the resolved training config, the metrics history
 
-It is written into `.tmp-step-…` in the same directory, every file fsynced, the directory fsynced, then
-renamed into place and the parent fsynced (rename is atomic on POSIX; without the fsyncs a power loss may
-leave a renamed but empty file — timm, Lightning and torch.save do none of this). A directory named step-* is
-therefore complete; temp directories are ignored and removed.
+It is written into `.tokenmix-tmp-step-…-<pid>` in the same directory, every file fsynced, the directory
+fsynced, then renamed into place and the parent fsynced (rename is atomic on POSIX; without the fsyncs a power
+loss may leave a renamed but empty file — timm, Lightning and torch.save do none of this). A directory named
+step-* is therefore complete; temp entries are ignored, and removed by the run that holds the folder's lock.
+A write that fails (disk full, read-only) removes its temp entry and raises WriteError naming the folder.
+Only finite tensors are saved: a state with NaN/Inf anywhere (weights, BatchNorm statistics, optimizer
+moments) is refused, so every checkpoint on disk is one a run can continue from.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pickle
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -27,8 +32,23 @@ import torch
 from safetensors.torch import save_file
 
 from ..checkpoint import CheckpointError, is_safetensors, read_state_dict
+from .state import CheckpointInfo
 
-PREFIX, TMP = "step-", ".tmp-"
+PREFIX, TMP = "step-", ".tokenmix-tmp-"
+# Temp names (this version's and the older ".tmp-") of the entries a run writes, `<name>-<pid>`: only these
+# are ever removed, never a user's own dot-files.
+_OWN_TMP = re.compile(
+    r"(\.tokenmix-tmp-|\.tmp-)"
+    r"(step-\d{8}|probe|model\.safetensors|ema\.safetensors|config\.json|summary\.json|metrics\.csv|curves\.png)-\d+"
+)
+
+
+class WriteError(CheckpointError):
+    """A checkpoint or run file could not be written (disk full, read-only file system, no permission)."""
+
+
+class NonFiniteState(CheckpointError):
+    """A state to be saved holds NaN or Inf; it was not written."""
 
 
 def fsync_dir(path: Path) -> None:
@@ -46,27 +66,95 @@ def fsync_file(path: Path) -> None:
 
 def write_dir_atomically(final: Path, write: Callable[[Path], None]) -> None:
     """Let `write(tmp)` fill a temp directory beside `final`, then make it `final` in one rename."""
-    final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f"{TMP}{final.name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    write(tmp)
-    for f in tmp.iterdir():
-        fsync_file(f)
-    fsync_dir(tmp)
-    if final.exists():  # a re-save of the same step (a resumed run that ended exactly here)
-        shutil.rmtree(final)
-    os.rename(tmp, final)
-    fsync_dir(final.parent)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        write(tmp)
+        for f in tmp.iterdir():
+            fsync_file(f)
+        fsync_dir(tmp)
+        if final.exists():  # a re-save of the same step (a resumed run that ended exactly here)
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+        fsync_dir(final.parent)
+    except Exception as e:
+        error = _as_write_error(e, final)  # before the cleanup frees the space that ran out
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise error from None
 
 
 def write_file_atomically(final: Path, write: Callable[[Path], None]) -> None:
-    """The same for one file: write `.tmp-name`, fsync, rename, fsync the directory."""
+    """The same for one file: write `.tokenmix-tmp-name-<pid>`, fsync, rename, fsync the directory."""
     tmp = final.parent / f"{TMP}{final.name}-{os.getpid()}"
-    write(tmp)
-    fsync_file(tmp)
-    os.replace(tmp, final)
-    fsync_dir(final.parent)
+    try:
+        write(tmp)
+        fsync_file(tmp)
+        os.replace(tmp, final)
+        fsync_dir(final.parent)
+    except Exception as e:
+        error = _as_write_error(e, final)
+        tmp.unlink(missing_ok=True)
+        raise error from None
+
+
+def _as_write_error(e: Exception, final: Path) -> Exception:
+    """One line naming the folder and the cause. torch.save reports a full disk as a RuntimeError from its
+    C++ stream (`basic_ios::clear: iostream error`, `unexpected pos …`), so when the error has no errno the
+    file system is asked with a small probe write."""
+    if not (isinstance(e, OSError) and e.errno is not None):
+        e = _probe_write(final.parent) or e
+    if isinstance(e, OSError) and e.errno is not None:
+        cause = f"{os.strerror(e.errno)} ({errno.errorcode.get(e.errno, e.errno)})"
+    elif isinstance(e, (OSError, RuntimeError)):
+        cause = str(e).splitlines()[0] if str(e) else type(e).__name__
+    else:
+        return e
+    return WriteError(f"cannot write {final.name} in {final.parent}: {cause}")
+
+
+def _probe_write(folder: Path) -> OSError | None:
+    """The error a 64 KiB write into folder raises now (ENOSPC, EROFS, EDQUOT, ...), or None."""
+    probe = folder / f"{TMP}probe-{os.getpid()}"
+    try:
+        with open(probe, "wb") as f:
+            f.write(bytes(65536))
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        return e
+    finally:
+        probe.unlink(missing_ok=True)
+    return None
+
+
+def first_non_finite(tensors: dict[str, Any], prefix: str = "") -> str | None:
+    """The name of the first floating-point tensor in a nested dict/list that holds NaN or Inf, else None."""
+    for key, value in tensors.items() if isinstance(tensors, dict) else enumerate(tensors):
+        name = f"{prefix}{key}"
+        if isinstance(value, torch.Tensor):
+            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                return name
+        elif isinstance(value, (dict, list, tuple)):
+            found = first_non_finite(value, f"{name}.")
+            if found is not None:
+                return found
+    return None
+
+
+def remove_leftovers(run_dir: Path) -> list[str]:
+    """Delete the temp entries that killed runs left in run_dir and its checkpoints/ (names as written by
+    write_*_atomically only). Call it only while holding the folder's lock. Returns what was removed."""
+    removed = []
+    for folder in (run_dir, run_dir / "checkpoints"):
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            if _OWN_TMP.fullmatch(entry.name):
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+                removed.append(str(entry))
+    return removed
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
@@ -79,7 +167,7 @@ def save_checkpoint(
     tensors: dict[str, dict[str, torch.Tensor]],
     metadata: dict[str, str],
     state: dict[str, Any],
-    info: dict[str, Any],
+    info: CheckpointInfo,
     keep: int,
 ) -> Path:
     """Write checkpoint `step` under `root` (tensors: file stem -> state dict), then prune to `keep`."""
@@ -89,7 +177,7 @@ def save_checkpoint(
         for stem, sd in tensors.items():
             save_tensors(tmp / f"{stem}.safetensors", sd, metadata)
         torch.save(state, tmp / "state.pt")
-        (tmp / "state.json").write_text(json.dumps(info, indent=1))
+        (tmp / "state.json").write_text(json.dumps(info.to_dict(), indent=1))
 
     write_dir_atomically(final, write)
     for old in list_checkpoints(root)[:-keep]:
@@ -98,12 +186,15 @@ def save_checkpoint(
 
 
 def list_checkpoints(root: Path) -> list[Path]:
-    """Complete checkpoints under root, oldest first; leftover temp directories are removed."""
+    """Complete checkpoints under root, oldest first (temp entries are not checkpoints; nothing is deleted)."""
     if not root.is_dir():
         return []
-    for tmp in root.glob(f"{TMP}*"):
-        shutil.rmtree(tmp, ignore_errors=True)
-    return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith(PREFIX))
+    return sorted(p for p in root.iterdir() if p.is_dir() and re.fullmatch(rf"{PREFIX}\d{{8}}", p.name))
+
+
+def newest_checkpoint(root: Path) -> Path | None:
+    found = list_checkpoints(root)
+    return found[-1] if found else None
 
 
 def find_checkpoint(path: Path) -> Path:
@@ -122,13 +213,20 @@ def find_checkpoint(path: Path) -> Path:
     return found[-1]
 
 
-def load_state(ckpt: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def load_info(ckpt: Path) -> CheckpointInfo:
+    """state.json of a checkpoint, every field checked."""
+    path = ckpt / "state.json"
+    try:
+        values = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"resume: {path} is unreadable: {e}") from None
+    return CheckpointInfo.from_dict(values, path)
+
+
+def load_state(ckpt: Path) -> tuple[dict[str, Any], CheckpointInfo]:
     """(state.pt, state.json) of a checkpoint. state.pt is opened with weights_only=True: a pickle that needs
     any class or function beyond tensors and primitives is refused before it can run."""
-    try:
-        info = json.loads((ckpt / "state.json").read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"resume: {ckpt / 'state.json'} is unreadable: {e}") from None
+    info = load_info(ckpt)
     path = ckpt / "state.pt"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

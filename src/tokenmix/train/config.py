@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ConfigError
+from ..data.config import DataCfg
 
 CHOICES = {
     "opt": ("adamw", "sgd"),
@@ -74,6 +75,7 @@ class TrainCfg:
     checkpoint_every: int = 0  # optimizer steps between checkpoints; 0: at the end of every epoch only
     keep_checkpoints: int = 2
     progress: bool = True  # tqdm bar on stderr (rank 0, only when stderr is a terminal)
+    collective_timeout: float = 600.0  # seconds a DDP rank waits for the others before the job ends
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -84,7 +86,15 @@ class TrainCfg:
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainCfg)}
 # Fields a resumed run may change: they do not alter the computation.
-RESUME_MAY_CHANGE = {"progress", "workers", "eval_batch_size", "keep_checkpoints", "download", "data_dir"}
+RESUME_MAY_CHANGE = {
+    "progress",
+    "workers",
+    "eval_batch_size",
+    "keep_checkpoints",
+    "download",
+    "data_dir",
+    "collective_timeout",
+}
 
 
 def _type_of(name: str) -> tuple[type, bool]:
@@ -178,6 +188,12 @@ def validate(cfg: TrainCfg) -> None:
             raise ConfigError(f"{key} must be a finite number >= 0, got {value}")
     if cfg.lr == 0:
         raise ConfigError("lr must be > 0")
+    if cfg.min_lr > cfg.lr:
+        raise ConfigError(f"min_lr {cfg.min_lr} is above the peak lr {cfg.lr}")
+    if not cfg.ema_decay < 1:
+        raise ConfigError(f"ema_decay must be in [0, 1), got {cfg.ema_decay}")
+    if not (math.isfinite(cfg.collective_timeout) and cfg.collective_timeout > 0):
+        raise ConfigError(f"collective_timeout must be a finite number of seconds > 0, got {cfg.collective_timeout}")
     for key in ("drop_path", "drop", "hflip", "reprob", "smoothing"):
         if not 0 <= getattr(cfg, key) < 1 and not (key in ("hflip", "reprob") and getattr(cfg, key) == 1):
             raise ConfigError(f"{key} must be in [0, 1), got {getattr(cfg, key)}")
@@ -219,3 +235,23 @@ def load_recipe(name_or_path: str) -> dict[str, Any]:
 def resolve(recipe: str, overrides: dict[str, Any]) -> TrainCfg:
     """Recipe values, then overrides; `overrides` values are already typed (parse_value)."""
     return make_cfg({**load_recipe(recipe), **overrides})
+
+
+def resumed(saved: dict[str, Any], overrides: dict[str, Any], source: Path) -> TrainCfg:
+    """The config stored in a checkpoint (`source`), with the overrides that do not alter the computation."""
+    changed = {k: v for k, v in overrides.items() if k not in RESUME_MAY_CHANGE and saved.get(k) != v}
+    if changed:
+        key, value = next(iter(changed.items()))
+        raise ConfigError(
+            f"resume: {key}={value!r} differs from the checkpoint's {saved.get(key)!r}; a resumed run keeps its "
+            f"config (may change: {', '.join(sorted(RESUME_MAY_CHANGE))})"
+        )
+    try:
+        return make_cfg({**{k: v for k, v in saved.items() if k in FIELDS}, **overrides})
+    except ConfigError as e:
+        raise ConfigError(f"resume: the config in {source} is not valid: {e}") from None
+
+
+def data_cfg(cfg: TrainCfg) -> DataCfg:
+    """The part of the training config that data loading reads."""
+    return DataCfg(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(DataCfg)})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import torch
@@ -42,15 +43,17 @@ def pick_device(preference: str, local_rank: int) -> torch.device:
     return torch.device("cuda", local_rank)
 
 
-def init_distributed(device_preference: str) -> DistInfo:
-    """One process, or the process group torchrun describes in WORLD_SIZE / RANK / LOCAL_RANK."""
+def init_distributed(device_preference: str, timeout_s: float = 600.0) -> DistInfo:
+    """One process, or the process group torchrun describes in WORLD_SIZE / RANK / LOCAL_RANK. A collective
+    that waits longer than timeout_s for a rank (frozen, deadlocked) raises instead of hanging (torch: 30 min)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
     device = pick_device(device_preference, local_rank)
     if world > 1 and not dist.is_initialized():
         if device.type == "cuda":
             torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s))
     return DistInfo(rank, world, local_rank, device)
 
 
@@ -65,6 +68,15 @@ def all_sum(values: list[float], info: DistInfo) -> list[float]:
         return values
     t = torch.tensor(values, dtype=torch.float64, device=info.device)
     dist.all_reduce(t)
+    return t.tolist()
+
+
+def all_max(values: list[float], info: DistInfo) -> list[float]:
+    """Elementwise maximum over ranks."""
+    if not info.enabled:
+        return values
+    t = torch.tensor(values, dtype=torch.float64, device=info.device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return t.tolist()
 
 

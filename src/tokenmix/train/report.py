@@ -1,12 +1,16 @@
-"""What a run leaves in its folder besides checkpoints: metrics.csv, TensorBoard events, summary.json and
-curves.png. metrics.csv is rewritten whole from the history kept in every checkpoint, so a resumed run never
-duplicates or loses a row."""
+"""What a run tells: the lines it prints (start, progress bar, one per epoch, skipped files, the result) and
+what it leaves in its folder besides checkpoints (metrics.csv, TensorBoard events, summary.json, curves.png).
+metrics.csv is rewritten whole from the history kept in every checkpoint, so a resumed run never duplicates or
+loses a row."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import sys
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +95,72 @@ class TensorBoard:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+# ---- lines on the terminal ---------------------------------------------------------------------------------
+def start_line(cfg, data, world: int, device: str, run_dir: Path) -> str:
+    return (
+        f"training {cfg.model} on {data.name} ({data.num_train} train / {data.num_test} test images, "
+        f"{data.in_chans}×{data.img_size}×{data.img_size}, {data.num_classes} classes) for {cfg.epochs} epochs "
+        f"on {world} × {device}; run directory {run_dir}"
+    )
+
+
+def epoch_line(row: dict[str, Any], epochs: int) -> str:
+    ema = f"  ema {row['ema_top1']:.2f}%" if row["ema_top1"] is not None else ""
+    return (
+        f"epoch {row['epoch']:>3}/{epochs}  "
+        f"train loss {row['train_loss']:.4f} acc {row['train_top1']:.2f}%  "
+        f"test loss {row['test_loss']:.4f} top-1 {row['test_top1']:.2f}%{ema}  {row['images_per_s']:.0f} img/s"
+    )
+
+
+def result_line(summary: dict[str, Any], run_dir: Path) -> str:
+    return (
+        f"test accuracy: {summary['final_top1']:.2f}% top-1 "
+        f"({summary['num_test']} {summary['data']} test images; "
+        f"best {summary['best_top1']:.2f}%) in {summary['train_time_s']:.1f} s of training, "
+        f"{summary['images_per_s']:.0f} images/s; results in {run_dir}"
+    )
+
+
+def warn_skipped(skipped: Sequence[str]) -> None:
+    """Image folders: the files that could not be decoded (skipped, not fatal)."""
+    if skipped:
+        names = sorted(skipped)
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        print(f"warning: skipped {len(names)} unreadable image(s): {shown}", file=sys.stderr, flush=True)
+
+
+class Progress:
+    """A tqdm bar over one epoch's steps on stderr (only on a terminal), with running loss, accuracy, img/s."""
+
+    def __init__(self, epoch: int, epochs: int, steps: int, start: int, enabled: bool) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=steps,
+            initial=start,
+            desc=f"epoch {epoch + 1}/{epochs}",
+            file=sys.stderr,
+            disable=None if enabled else True,  # None: only on a terminal
+            leave=False,
+            unit="step",
+        )
+        self.t0, self.images = time.perf_counter(), 0
+
+    def update(self, images: int, epoch_sums: Sequence[float]) -> None:
+        self.images += images
+        if not self.bar.disable:
+            loss, correct, count = epoch_sums
+            rate = self.images / max(time.perf_counter() - self.t0, 1e-9)
+            self.bar.set_postfix(
+                loss=f"{loss / max(count, 1):.4f}",
+                acc=f"{100 * correct / max(count, 1):.1f}%",
+                img_s=f"{rate:.0f}",
+                refresh=False,
+            )
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()

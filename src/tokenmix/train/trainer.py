@@ -6,15 +6,20 @@ augmentation are functions of (seed, epoch, step). A checkpoint therefore holds 
 RNG states and counters, and a resumed run repeats the uninterrupted one bit for bit (CPU, deterministic mode,
 same thread count).
 
-A non-finite loss is never stepped on: the run stops and names the step (NonFiniteLoss, exit code 3).
+A non-finite loss is never stepped on, and a state with NaN/Inf anywhere is never saved: the run stops, names
+the step and the newest checkpoint (all of them finite) to go back to (NonFiniteLoss, exit code 3). SIGINT and
+SIGTERM stop the loop after the current step with a checkpoint (signals.Interrupted); under DDP every rank
+stops after the same step.
+
+The run's progress (step, history, timings) is one value, RunState, saved in state.json and restored whole.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
-import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -25,29 +30,53 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from ..checkpoint import CheckpointError, load_state_dict_into
 from ..data.batches import Shard
 from ..data.pipeline import DataInfo, open_data
 from ..data.seeds import derive_seed
 from ..evaluate import Counts, evaluate
 from ..factory import create_model
 from . import checkpoints, report
-from .config import TrainCfg
-from .distributed import DistInfo, all_sum, any_rank, gather_objects
+from .config import TrainCfg, data_cfg
+from .distributed import DistInfo, all_max, all_sum, any_rank, gather_objects
 from .runtime import amp_dtype, autocast, memory_format, seed_everything
+from .signals import Interrupted, StopRequest
+from .state import CheckpointInfo, RunState
 
-# Test hook: the loss of this (1-based) optimizer step is replaced by NaN, to exercise the non-finite policy.
+# Test hooks: the loss of this (1-based) optimizer step is replaced by NaN, to exercise the non-finite policy;
+# the final weight file pauses this many seconds before its rename, so a test can kill the run inside it.
 NAN_AT_STEP_ENV = "TOKENMIX_TEST_NAN_AT_STEP"
+PAUSE_IN_FINAL_WRITE_ENV = "TOKENMIX_TEST_PAUSE_IN_FINAL_WRITE"
+STALL_RANK_ENV = "TOKENMIX_TEST_STALL_RANK"  # "RANK:STEP:SECONDS": that rank sleeps before that step
 
 
 class NonFiniteLoss(RuntimeError):
-    """The loss became NaN or Inf; no optimizer step was taken on it."""
+    """The loss or the state to be saved became NaN or Inf; no update was made on it and nothing was saved."""
+
+
+class CollectiveFailure(RuntimeError):
+    """Under DDP, another rank did not take part in a collective in time (frozen, deadlocked or dead)."""
+
+
+def is_collective_failure(e: RuntimeError) -> bool:
+    text = str(e).lower()
+    return isinstance(e, torch.distributed.DistError) or any(
+        w in text for w in ("timed out", "timeout", "connection closed", "connection reset", "gloo")
+    )
 
 
 class Trainer:
-    def __init__(self, cfg: TrainCfg, run_dir: Path, info: DistInfo, resume: Path | None = None) -> None:
+    def __init__(
+        self,
+        cfg: TrainCfg,
+        run_dir: Path,
+        info: DistInfo,
+        resume: Path | None = None,
+        stop: StopRequest | None = None,
+    ) -> None:
         self.cfg, self.run_dir, self.dist = cfg, run_dir, info
         self.device = info.device
-        self.batches, self.data = open_data(cfg, Shard(info.rank, info.world))  # fails early on bad data
+        self.batches, self.data = open_data(data_cfg(cfg), Shard(info.rank, info.world))  # fails early on bad data
         seed_everything(cfg.seed, info.rank, cfg.deterministic, cfg.threads)
         if self.batches.local_batch % cfg.grad_accum:
             raise ValueError(
@@ -62,9 +91,9 @@ class Trainer:
         self.ema = self._build_ema()
         self.train_model = self._wrap(self.model)
         self.mixup, self.loss_fn = self._build_loss()
-        self.step, self.history, self.best_top1 = 0, [], None
-        self.train_time, self.train_images = 0.0, 0
-        self.epoch_sums = [0.0, 0.0, 0.0]  # loss sum, correct, count of the current epoch (all ranks)
+        self.state = RunState()  # epoch_sums: this rank's share until a checkpoint sums them over ranks
+        self.stop = stop or StopRequest()  # entered by fit, or earlier by whoever started the run
+        self._saved_step: int | None = None
         if resume is not None:
             self._load(resume)
 
@@ -151,7 +180,8 @@ class Trainer:
 
     def train_step(self, epoch: int, step_in_epoch: int, x: torch.Tensor, y: torch.Tensor) -> None:
         cfg, model = self.cfg, self.train_model
-        self.scheduler.step_update(self.step)  # lr of this update
+        self._inject_stall()
+        self.scheduler.step_update(self.state.step)  # lr of this update
         self.optimizer.zero_grad(set_to_none=True)
         x, y = x.to(self.device, memory_format=self.memory_format), y.to(self.device)
         finite, loss_sum, correct = True, 0.0, 0
@@ -170,18 +200,27 @@ class Trainer:
         if any_rank(not finite, self.dist):
             lr = self.optimizer.param_groups[0]["lr"]
             raise NonFiniteLoss(
-                f"non-finite loss at step {self.step + 1} (epoch {epoch + 1}, lr {lr:.3g}); "
-                f"no update was made, "
-                f"the last good checkpoint is in {self.run_dir / 'checkpoints'}"
+                f"non-finite loss at step {self.state.step + 1} (epoch {epoch + 1}, lr {lr:.3g}); "
+                f"no update was made; {self._last_good()}"
             )
         self._optimizer_step()
-        self.step += 1
+        self.state.step += 1
         if self.ema is not None:
-            self.ema.update(self.model, self.step)
-        self.epoch_sums = [a + b for a, b in zip(self.epoch_sums, [loss_sum, correct, len(y)], strict=True)]
+            self.ema.update(self.model, self.state.step)
+        sums = zip(self.state.epoch_sums, [loss_sum, correct, len(y)], strict=True)
+        self.state.epoch_sums = [a + b for a, b in sums]
+
+    def _last_good(self) -> str:
+        newest = checkpoints.newest_checkpoint(self.run_dir / "checkpoints")
+        return f"the last good checkpoint is {newest}" if newest else "no checkpoint was written yet"
+
+    def _inject_stall(self) -> None:
+        rank, step, seconds = (os.environ.get(STALL_RANK_ENV) or "-1:0:0").split(":")
+        if int(rank) == self.dist.rank and int(step) == self.state.step + 1:
+            time.sleep(float(seconds))
 
     def _inject_fault(self, loss: torch.Tensor) -> torch.Tensor:
-        if os.environ.get(NAN_AT_STEP_ENV) == str(self.step + 1):
+        if os.environ.get(NAN_AT_STEP_ENV) == str(self.state.step + 1):
             return loss * float("nan")
         return loss
 
@@ -198,59 +237,73 @@ class Trainer:
 
     # ---- the loop ------------------------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
-        tb = report.TensorBoard(self.run_dir / "tb", purge_step=self.step or None) if self.dist.is_main else None
-        start_epoch = self.step // self.steps_per_epoch
-        for epoch in range(start_epoch, self.cfg.epochs):
-            self._train_epoch(epoch, start_step=self.step - epoch * self.steps_per_epoch)
-            row = self._end_epoch(epoch)
+        try:
+            return self._fit()
+        except RuntimeError as e:  # torch.distributed.DistError is one
+            if self.dist.enabled and is_collective_failure(e):
+                raise CollectiveFailure(
+                    f"rank {self.dist.rank}: the other ranks did not answer within collective_timeout="
+                    f"{self.cfg.collective_timeout:g} s after step {self.state.step} (a rank is stuck or gone): "
+                    f"{str(e).strip().splitlines()[0][:200]}"
+                ) from None
+            raise
+
+    def _fit(self) -> dict[str, Any]:
+        step = self.state.step
+        tb = report.TensorBoard(self.run_dir / "tb", purge_step=step or None) if self.dist.is_main else None
+        try:
+            with self.stop:
+                for epoch in range(step // self.steps_per_epoch, self.cfg.epochs):
+                    self._train_epoch(epoch, start_step=self.state.step - epoch * self.steps_per_epoch)
+                    row = self._end_epoch(epoch)
+                    if tb is not None:
+                        tb.scalars(row, self.state.step)
+                    self.save_checkpoint()
+                    self._print(report.epoch_line(row, self.cfg.epochs))
+                    if self.dist.is_main:
+                        report.warn_skipped(getattr(self.batches, "skipped", ()))
+                    signum = self._stop_asked()
+                    if signum:
+                        self._interrupt(signum)
+                return self.finish()
+        finally:
             if tb is not None:
-                tb.scalars(row, self.step)
-            self.save_checkpoint()
-            self._print(self._epoch_line(row))
-            self._report_skipped()
-        summary = self.finish()
-        if tb is not None:
-            tb.close()
-        return summary
+                tb.close()
 
     def _train_epoch(self, epoch: int, start_step: int) -> None:
-        from tqdm import tqdm
-
-        show = None if self.dist.is_main and self.cfg.progress else True  # None: only on a terminal
-        bar = tqdm(
-            total=self.steps_per_epoch,
-            initial=start_step,
-            desc=f"epoch {epoch + 1}/{self.cfg.epochs}",
-            file=sys.stderr,
-            disable=show,
-            leave=False,
-            unit="step",
-        )
-        t0, images = time.perf_counter(), 0
+        show = self.dist.is_main and self.cfg.progress
+        bar = report.Progress(epoch, self.cfg.epochs, self.steps_per_epoch, start_step, show)
+        clock = time.perf_counter()
         for step_in_epoch, x, y in self.batches.train_epoch(epoch, start_step):
             self.train_step(epoch, step_in_epoch, x, y)
-            images += len(y) * self.dist.world
-            if not bar.disable:
-                loss, correct, count = self.epoch_sums
-                rate = images / max(time.perf_counter() - t0, 1e-9)
-                bar.set_postfix(
-                    loss=f"{loss / max(count, 1):.4f}",
-                    acc=f"{100 * correct / max(count, 1):.1f}%",
-                    img_s=f"{rate:.0f}",
-                    refresh=False,
-                )
-            bar.update(1)
+            self.state.train_images += len(y) * self.dist.world
+            bar.update(len(y) * self.dist.world, self.state.epoch_sums)
             last = step_in_epoch == self.steps_per_epoch - 1
-            if self.cfg.checkpoint_every and self.step % self.cfg.checkpoint_every == 0 and not last:
-                self._add_time(t0, images)  # the epoch-end checkpoint covers the last step, after evaluation
-                t0, images = time.perf_counter(), 0
+            every, signum = self.cfg.checkpoint_every, self._stop_asked()
+            # the epoch-end checkpoint covers the last step, after evaluation
+            if not last and (every and self.state.step % every == 0 or signum):
+                clock = self._add_time(clock)
                 self.save_checkpoint()
+                if signum:
+                    self._interrupt(signum)
         bar.close()
-        self._add_time(t0, images)
+        self._add_time(clock)
 
-    def _add_time(self, t0: float, images: int) -> None:
-        self.train_time += time.perf_counter() - t0
-        self.train_images += images
+    def _add_time(self, since: float) -> float:
+        now = time.perf_counter()
+        self.state.train_time += now - since
+        return now
+
+    def _stop_asked(self) -> int:
+        """The signal number if any rank got SIGINT/SIGTERM, else 0; every rank gets the same answer here."""
+        if not self.dist.enabled:
+            return self.stop.signum
+        return int(all_max([float(self.stop.signum)], self.dist)[0])
+
+    def _interrupt(self, signum: int) -> None:
+        self.save_checkpoint()  # a no-op when this step is saved already
+        newest = checkpoints.newest_checkpoint(self.run_dir / "checkpoints")
+        raise Interrupted(signum, self.state.step, newest, self.run_dir, self.dist.is_main)
 
     def evaluate(self, model: nn.Module) -> Counts:
         counts = evaluate(
@@ -265,12 +318,13 @@ class Trainer:
         return Counts(loss_sum, int(top1), int(top5), int(count), counts.confusion)
 
     def _end_epoch(self, epoch: int) -> dict[str, Any]:
-        loss_sum, correct, count = all_sum(self.epoch_sums, self.dist) if self.dist.enabled else self.epoch_sums
+        state = self.state
+        loss_sum, correct, count = all_sum(state.epoch_sums, self.dist)
         test = self.evaluate(self.model)
         ema_top1 = self.evaluate(self.ema.module).top1_pct if self.ema is not None else None
         row = dict(
             epoch=epoch + 1,
-            step=self.step,
+            step=state.step,
             lr=self.optimizer.param_groups[0]["lr"],
             train_loss=loss_sum / max(count, 1),
             train_top1=100 * correct / max(count, 1),
@@ -278,30 +332,15 @@ class Trainer:
             test_top1=test.top1_pct,
             test_top5=test.top5_pct,
             ema_top1=ema_top1,
-            images_per_s=self.train_images / max(self.train_time, 1e-9),
-            elapsed_s=self.train_time,
+            images_per_s=state.train_images / max(state.train_time, 1e-9),
+            elapsed_s=state.train_time,
         )
-        self.history.append(row)
-        self.best_top1 = max(self.best_top1 or 0.0, test.top1_pct, ema_top1 or 0.0)
-        self.epoch_sums = [0.0, 0.0, 0.0]
+        state.history.append(row)
+        state.best_top1 = max(state.best_top1 or 0.0, test.top1_pct, ema_top1 or 0.0)
+        state.epoch_sums = [0.0, 0.0, 0.0]
         if self.dist.is_main:
-            report.write_metrics(self.run_dir / "metrics.csv", self.history)
+            report.write_metrics(self.run_dir / "metrics.csv", state.history)
         return row
-
-    def _epoch_line(self, r: dict[str, Any]) -> str:
-        ema = f"  ema {r['ema_top1']:.2f}%" if r["ema_top1"] is not None else ""
-        return (
-            f"epoch {r['epoch']:>3}/{self.cfg.epochs}  "
-            f"train loss {r['train_loss']:.4f} acc {r['train_top1']:.2f}%  "
-            f"test loss {r['test_loss']:.4f} top-1 {r['test_top1']:.2f}%{ema}  {r['images_per_s']:.0f} img/s"
-        )
-
-    def _report_skipped(self) -> None:
-        """Image folders: list the files that could not be decoded (skipped, not fatal)."""
-        skipped = sorted(getattr(self.batches, "skipped", ()))
-        if skipped and self.dist.is_main:
-            shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
-            print(f"warning: skipped {len(skipped)} unreadable image(s): {shown}", file=sys.stderr, flush=True)
 
     def _print(self, line: str) -> None:
         if self.dist.is_main:
@@ -326,89 +365,117 @@ class Trainer:
             state["cuda"] = torch.cuda.get_rng_state(self.device)
         return state
 
-    def save_checkpoint(self) -> None:
-        rngs = gather_objects(self._rng_state(), self.dist)  # every rank's generators (dropout, drop path)
-        sums = all_sum(self.epoch_sums, self.dist)
-        if not self.dist.is_main:
-            return
+    def _tensors(self) -> dict[str, dict[str, torch.Tensor]]:
         tensors = {"model": self.model.state_dict()}
         if self.ema is not None:
             tensors["ema"] = self.ema.module.state_dict()
-        state = dict(optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict(), rng=rngs)
+        return tensors
+
+    def _check_finite(self, tensors: dict[str, Any]) -> None:
+        """Every rank checks its own copy (BatchNorm statistics differ per rank) and all stop together."""
+        bad = checkpoints.first_non_finite(tensors)
+        if any_rank(bad is not None, self.dist):
+            where = f"{bad} holds NaN/Inf" if bad else "another rank's state holds NaN/Inf"
+            raise NonFiniteLoss(f"non-finite state at step {self.state.step}: {where}; not saved; {self._last_good()}")
+
+    def save_checkpoint(self) -> None:
+        if self._saved_step == self.state.step:
+            return
+        tensors = self._tensors()
+        state = dict(optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict())
+        self._check_finite({**tensors, "optimizer": state["optimizer"]})
+        state["rng"] = gather_objects(self._rng_state(), self.dist)  # every rank's generators (dropout, drop path)
+        sums = all_sum(self.state.epoch_sums, self.dist)
+        self._saved_step = self.state.step
+        if not self.dist.is_main:
+            return
         if self.scaler is not None:
             state["scaler"] = self.scaler.state_dict()
-        info = dict(
-            step=self.step,
-            steps_per_epoch=self.steps_per_epoch,
-            world=self.dist.world,
-            config=self.cfg.to_dict(),
-            history=self.history,
-            best_top1=self.best_top1,
-            train_time=self.train_time,
-            train_images=self.train_images,
-            epoch_sums=sums,
-        )
+        run = dataclasses.replace(self.state, epoch_sums=sums)
+        info = CheckpointInfo(run, self.steps_per_epoch, self.dist.world, self.cfg.to_dict())
         root = self.run_dir / "checkpoints"
-        checkpoints.save_checkpoint(root, self.step, tensors, self._metadata(), state, info, self.cfg.keep_checkpoints)
+        checkpoints.save_checkpoint(
+            root, self.state.step, tensors, self._metadata(), state, info, self.cfg.keep_checkpoints
+        )
 
     def _load(self, ckpt: Path) -> None:
         state, info = checkpoints.load_state(ckpt)
-        if info.get("steps_per_epoch") != self.steps_per_epoch or info.get("world") != self.dist.world:
+        if (info.steps_per_epoch, info.world) != (self.steps_per_epoch, self.dist.world):
             raise ValueError(
-                f"resume: {ckpt} was written with {info.get('world')} process(es) and "
-                f"{info.get('steps_per_epoch')} "
-                f"steps per epoch; this run has {self.dist.world} and {self.steps_per_epoch}"
+                f"resume: {ckpt} was written with {info.world} process(es) and {info.steps_per_epoch} steps per "
+                f"epoch; this run has {self.dist.world} and {self.steps_per_epoch}"
             )
-        self.model.load_state_dict(checkpoints.read_weights(ckpt / "model.safetensors"))
-        if self.ema is not None:
-            self.ema.module.load_state_dict(checkpoints.read_weights(ckpt / "ema.safetensors"))
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+        run_state = info.run
+        for name, module in (("model", self.model), ("ema", self.ema.module if self.ema else None)):
+            if module is not None:
+                path = ckpt / f"{name}.safetensors"
+                load_state_dict_into(module, checkpoints.read_weights(path), f"resume: {path}")
+        self._load_training_state(state, ckpt / "state.pt")
+        if not self.dist.is_main:
+            run_state.epoch_sums = [0.0, 0.0, 0.0]  # rank 0 carries the sums of all ranks
+        self.state, self._saved_step = run_state, run_state.step
+        self._print(f"resumed from {ckpt} at step {run_state.step}")
+
+    def _load_training_state(self, state: dict[str, Any], path: Path) -> None:
+        parts = [("optimizer", self.optimizer), ("scheduler", self.scheduler)]
         if self.scaler is not None:
-            self.scaler.load_state_dict(state["scaler"])
-        rng = state["rng"][self.dist.rank]
-        torch.set_rng_state(rng["torch"])
-        random.setstate(rng["python"])
-        if "cuda" in rng and self.device.type == "cuda":
-            torch.cuda.set_rng_state(rng["cuda"], self.device)
-        self.step, self.history, self.best_top1 = info["step"], info["history"], info["best_top1"]
-        self.train_time, self.train_images = info["train_time"], info["train_images"]
-        self.epoch_sums = info["epoch_sums"] if self.dist.is_main else [0.0, 0.0, 0.0]
-        self._print(f"resumed from {ckpt} at step {self.step}")
+            parts.append(("scaler", self.scaler))
+        for key, target in parts:
+            if key not in state:
+                raise CheckpointError(f"resume: {path} has no {key!r} entry")
+            try:
+                target.load_state_dict(state[key])
+            except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as e:
+                raise CheckpointError(f"resume: {path}: the {key} state does not fit this run ({e!r:.200})") from None
+        rngs = state.get("rng")
+        if not isinstance(rngs, list) or len(rngs) != self.dist.world:
+            raise CheckpointError(f"resume: {path}: expected the RNG states of {self.dist.world} process(es)")
+        try:
+            rng = rngs[self.dist.rank]
+            torch.set_rng_state(rng["torch"])
+            random.setstate(rng["python"])
+            if "cuda" in rng and self.device.type == "cuda":
+                torch.cuda.set_rng_state(rng["cuda"], self.device)
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise CheckpointError(f"resume: {path}: unusable RNG state ({e!r:.200})") from None
 
     # ---- the end -------------------------------------------------------------------------------------------
     def finish(self) -> dict[str, Any]:
-        final = self.history[-1] if self.history else {}
+        state = self.state
+        final = state.history[-1] if state.history else {}
         summary = dict(
             model=self.cfg.model,
             data=self.data.name,
             epochs=self.cfg.epochs,
-            steps=self.step,
+            steps=self.state.step,
             final_top1=final.get("test_top1"),
             final_top5=final.get("test_top5"),
             final_loss=final.get("test_loss"),
             final_ema_top1=final.get("ema_top1"),
-            best_top1=self.best_top1,
-            train_time_s=self.train_time,
-            images_per_s=self.train_images / max(self.train_time, 1e-9),
+            best_top1=state.best_top1,
+            train_time_s=state.train_time,
+            images_per_s=state.train_images / max(state.train_time, 1e-9),
             params=sum(p.numel() for p in self.model.parameters()),
             world=self.dist.world,
             device=str(self.device),
             num_test=self.data.num_test,
         )
         if self.dist.is_main:
-            meta = self._metadata()
-            out = self.run_dir
-            write = lambda name, sd: checkpoints.write_file_atomically(
-                out / name, lambda tmp: checkpoints.save_tensors(tmp, sd, meta)
-            )
-            write("model.safetensors", self.model.state_dict())
-            if self.ema is not None:
-                write("ema.safetensors", self.ema.module.state_dict())
-            report.write_summary(out / "summary.json", summary)
-            if self.history:
-                report.plot_curves(out / "curves.png", self.history)
+            for stem, sd in self._tensors().items():
+                self._write_final(stem, sd)
+            report.write_summary(self.run_dir / "summary.json", summary)
+            if state.history:
+                report.plot_curves(self.run_dir / "curves.png", state.history)
         return summary
+
+    def _write_final(self, stem: str, sd: dict[str, torch.Tensor]) -> None:
+        meta, pause = self._metadata(), float(os.environ.get(PAUSE_IN_FINAL_WRITE_ENV, 0))
+
+        def write(tmp: Path) -> None:
+            checkpoints.save_tensors(tmp, sd, meta)
+            time.sleep(pause)
+
+        checkpoints.write_file_atomically(self.run_dir / f"{stem}.safetensors", write)
 
 
 __all__ = ["DataInfo", "NonFiniteLoss", "Trainer"]
