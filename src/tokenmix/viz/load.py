@@ -9,9 +9,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 
-from ..checkpoint import read_metadata
+from ..checkpoint import load_checkpoint, read_metadata
 from ..config import ConfigError, ModelCfg
 from ..metaformer import MetaFormer
 
@@ -34,7 +33,7 @@ def load_model(target: Path) -> tuple[MetaFormer, dict[str, Any]]:
     if "config" not in meta:
         raise ConfigError(f"{path}: expected a tokenmix checkpoint with its model config in the metadata")
     model = MetaFormer(ModelCfg.from_dict(meta["config"]))
-    model.load_state_dict(load_file(str(path)))
+    load_checkpoint(model, path)  # the budget, dtype and shape checks of every other load: one line if it fails
     return model.eval(), meta
 
 
@@ -54,8 +53,8 @@ def run_test_images(target: Path, meta: dict[str, Any], count: int) -> torch.Ten
         x = x[:, None] if x.ndim == 3 else x.permute(0, 3, 1, 2)
     else:
         return None
-    mean = torch.tensor(json.loads(meta["mean"])).view(1, -1, 1, 1)
-    std = torch.tensor(json.loads(meta["std"])).view(1, -1, 1, 1)
+    mean = torch.tensor(meta["mean"]).view(1, -1, 1, 1)  # read_metadata decodes the JSON fields
+    std = torch.tensor(meta["std"]).view(1, -1, 1, 1)
     return (x.float() / 255 - mean) / std
 
 
