@@ -16,7 +16,7 @@ from typing import Any
 
 FORMATS = ("onnx", "torchscript", "exported-program")  # tokenmix.export.formats.FORMATS, without importing torch
 CHECK_IMAGES = 512  # real test images for parity and int8 agreement
-CALIBRATION_IMAGES = 256
+CALIBRATION_IMAGES = 1024
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +50,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--quantize int8 needs --format onnx, got --format {args.format}")
     if args.quantize and not args.data:
         raise ValueError("--quantize int8 needs --data D: real images to calibrate on and to measure agreement on")
+    if args.format == "onnx":  # a missing extra is one line before any work, not a traceback after it
+        from ..export.extras import require
+
+        for module in ("onnx", "onnxruntime", *(("onnxscript",) if args.exporter == "dynamo" else ())):
+            require(module, "ONNX export")
     model, reference, meta = _build(args)
     out = args.out or Path(args.name + SUFFIX[args.format])
     with tempfile.TemporaryDirectory() as tmp:
