@@ -119,13 +119,13 @@ def _check_random_copy(args, reference, example, tmp: Path) -> bool:
     from ..bench.twin import randomize_weights_
     from ..deploy import deploy
     from ..export import check_parity, export_model
+    from ..export.formats import SUFFIX
 
     randomized = randomize_weights_(copy.deepcopy(reference))
     exported = copy.deepcopy(randomized)
     if args.deploy:
         deploy(exported, channels_last=False)
-    path = export_model(exported, args.format, tmp / ("random" + Path(args.out or "m.onnx").suffix), example,
-                        exporter=args.exporter)  # fmt: skip
+    path = export_model(exported, args.format, tmp / ("random" + SUFFIX[args.format]), example, args.exporter)
     report = check_parity(randomized, args.format, path, example, tolerance=args.tolerance)
     print(f"checked instead the same model with random weights, exported the same way: {report}")
     return report.ok
