@@ -29,3 +29,13 @@ def test_export_command_checks_a_random_copy_when_logits_are_constant(tmp_path, 
     assert code == 0, err
     assert "parity INCONCLUSIVE" in stdout
     assert "with random weights, exported the same way: parity OK" in stdout
+
+
+def test_int8_agreement_of_an_untrained_mixer_is_not_a_pass(tmp_path, capsys) -> None:
+    """Constant logits have the same argmax in fp32 and int8: 100 % "agreement" that must not count."""
+    tokenmix.save_weights(tokenmix.create_model("mixer_digits"), tmp_path / "w.safetensors")
+    code, stdout, err = in_process(capsys, "export", "mixer_digits", "--checkpoint", tmp_path / "w.safetensors",
+                                   "--exporter", "torchscript", "--quantize", "int8", "--data", "digits",
+                                   "--out", tmp_path / "m.onnx")  # fmt: skip
+    assert code == 1, err
+    assert "int8 top-1 agreement INCONCLUSIVE" in stdout

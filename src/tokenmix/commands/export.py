@@ -134,6 +134,7 @@ def _check_random_copy(args, reference, example, tmp: Path) -> bool:
 def _quantize(args, reference, meta: dict[str, Any], fp32: Path, out: Path) -> bool:
     from ..export.data import real_images
     from ..export.metadata import onnx_metadata, write_onnx_metadata
+    from ..export.parity import MIN_SPREAD, logit_spread
     from ..export.quantize import numpy_batches, quantize_int8, top1_agreement_onnx
 
     calibration, _ = real_images(reference, args.data, args.data_dir, meta, "train", CALIBRATION_IMAGES)
@@ -145,6 +146,10 @@ def _quantize(args, reference, meta: dict[str, Any], fp32: Path, out: Path) -> b
         + ")"
     )
     x, _ = real_images(reference, args.data, args.data_dir, meta, "test", CHECK_IMAGES)
+    if logit_spread(reference(x[:64]).detach().numpy()) < MIN_SPREAD:  # constant logits: every argmax agrees
+        print("int8 top-1 agreement INCONCLUSIVE: the fp32 logits do not vary across the test images (an untrained "
+              "model?), so equal classes prove nothing")  # fmt: skip
+        return False
     agreement, n = top1_agreement_onnx(reference, out, x.split(64))
     verdict = "OK" if agreement >= args.min_agreement else "BELOW"
     print(f"int8 top-1 agreement {verdict}: {100 * agreement:.2f} % of {n} {args.data} test images give eager "
