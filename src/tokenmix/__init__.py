@@ -7,6 +7,8 @@ and `tokenmix --help` cost milliseconds and torch is imported only when a model,
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -69,6 +71,20 @@ def __getattr__(name: str) -> Any:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
     globals()[name] = value
     return value
+
+
+class _Package(types.ModuleType):
+    """Importing the submodule tokenmix.deploy makes the import system bind the *module* as `tokenmix.deploy`,
+    hiding the function of that name from __getattr__ (`tokenmix.deploy(model)` then fails with 'module object
+    is not callable'); that one binding is refused, the submodule stays in sys.modules."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _PUBLIC and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__() -> list[str]:

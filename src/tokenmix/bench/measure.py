@@ -40,6 +40,8 @@ class Settings:
     warmup: int = 1
     latency_repeat: int = 3
     device: str = "cpu"
+    runtime: str = "torch"  # "onnxruntime": tokenmix inference through an exported ONNX file (CPU)
+    quantize: str | None = None  # "int8": with runtime onnxruntime, the int8 ONNX file
 
 
 def build_pair(name: str, settings: Settings) -> tuple[nn.Module, nn.Module | None]:
@@ -107,6 +109,8 @@ def measure(name: str, settings: Settings) -> list[dict]:
 
     infer = {k: inference_fn(m, x_batch, d, dev) for k, (m, d) in sides.items()}
     latency = {k: inference_fn(m, x_one, d, dev) for k, (m, d) in sides.items()}
+    if settings.runtime == "onnxruntime":
+        _use_onnxruntime(model, settings, rows["tokenmix"], infer, latency, x_batch, x_one)
     t_infer = interleaved(infer, settings.rounds, settings.warmup)
     t_lat = interleaved(latency, settings.rounds, settings.warmup, repeat=settings.latency_repeat)
     for impl, fn in infer.items():  # after the timed runs: one-time costs (kernel caches) are not counted
@@ -139,6 +143,20 @@ def measure(name: str, settings: Settings) -> list[dict]:
         if settings.train:
             ours["ratio_train"] = _ratio(t_train)
     return list(rows.values())
+
+
+def _use_onnxruntime(model, settings: Settings, row: dict, infer: dict, latency: dict, x_batch, x_one) -> None:
+    """Time the tokenmix side's inference in onnxruntime instead of eager torch; int8 calibrates on random
+    inputs (speed does not depend on values; agreement on real images is bench/export_speed.py's and the
+    export command's), so its top-1 agreement here is on random weights and inputs."""
+    from .onnx_runtime import onnx_runner
+
+    calibration = torch.randn(64, *x_batch.shape[1:], generator=torch.Generator().manual_seed(2))
+    run, row["runtime"] = onnx_runner(model, settings.quantize, calibration)
+    infer["tokenmix"], latency["tokenmix"] = (lambda: run(x_batch)), (lambda: run(x_one))
+    with torch.inference_mode():
+        expected = model(x_batch).argmax(-1).numpy()
+    row["top1_agree_fp32"] = round(float((run(x_batch).argmax(-1) == expected).mean()), 3)
 
 
 def measure_sweep(name: str, sizes: list[int], settings: Settings) -> list[dict]:

@@ -12,6 +12,7 @@ COLUMNS = [
     ("img_size", "img"),
     ("batch", "batch"),
     ("dtype", "dtype"),
+    ("runtime", "runtime"),
     ("params_m", "params(M)"),
     ("gmacs", "GMACs"),
     ("infer_img_s", "infer img/s"),

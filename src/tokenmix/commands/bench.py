@@ -19,6 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dtype", choices=("fp32", "bf16"), default="fp32", help="tokenmix side: fp32 or bf16 autocast"
     )
     parser.add_argument("--compile", action="store_true", help="torch.compile the tokenmix side")
+    parser.add_argument(
+        "--runtime", choices=("torch", "onnxruntime"), default="torch",
+        help="onnxruntime: time tokenmix inference as an exported ONNX file (CPU)",
+    )  # fmt: skip
+    parser.add_argument("--quantize", choices=("int8",), help="with --runtime onnxruntime: the int8 ONNX file")
     parser.add_argument("--no-deploy", action="store_true", help="time inference on the un-fused model")
     parser.add_argument("--no-train", action="store_true", help="skip the training step")
     parser.add_argument(
@@ -52,6 +57,11 @@ def run(args: argparse.Namespace) -> int:
 
     for name in args.names:
         MODELS.get(name)  # unknown names fail before any work
+    if args.runtime == "onnxruntime" and (args.dtype != "fp32" or args.compile or args.device != "cpu"):
+        raise ValueError("--runtime onnxruntime runs the fp32 (or --quantize int8) ONNX file on the CPU: drop "
+                         "--dtype bf16, --compile and --device cuda")  # fmt: skip
+    if args.quantize and args.runtime != "onnxruntime":
+        raise ValueError("--quantize int8 needs --runtime onnxruntime")
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = Settings(
@@ -65,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         rounds=args.rounds,
         warmup=args.warmup,
         device=args.device,
+        runtime=args.runtime,
+        quantize=args.quantize,
     )
     env = dict(
         date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
