@@ -96,12 +96,10 @@ def init_gpt2(model: SequenceModel) -> None:
 
 
 # name -> variant function(vocab_size, context, causal, **family options) -> LMCfg
-LM_MODELS: Registry[Callable[..., LMCfg]] = Registry("language model")
+LM_MODELS: Registry[Callable[..., LMCfg]] = Registry("language model", fill="tokenmix.lm.families")
 
 
 def lm_cfg(name: str, vocab_size: int, context: int, causal: bool, **options: Any) -> LMCfg:
-    from . import families  # noqa: F401  (registers the variants)
-
     variant = LM_MODELS.get(name)
     fixed = {"vocab_size", "context", "causal", *getattr(variant, "keywords", {})}  # a size's symbols are set
     takes = [p for p in inspect.signature(variant).parameters if p not in fixed]
@@ -117,6 +115,4 @@ def create_lm(name: str, vocab_size: int, context: int, causal: bool, **options:
 
 
 def list_lm_models(pattern: str | None = None) -> list[str]:
-    from . import families  # noqa: F401
-
     return LM_MODELS.names(pattern)
