@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = make_cfg(given)
     resume = find_resume(args)
     if resume is not None:
-        cfg = resumed_config(checkpoints.load_state(resume)[1].get("config", {}), given)
+        cfg = resumed_config(checkpoints.read_state(resume)[1].get("config", {}), given)
     if args.print_config:
         print(cfg.to_json())
         return 0

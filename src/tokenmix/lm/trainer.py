@@ -68,7 +68,7 @@ class LMTrainer:
         self.cfg, self.run_dir, self.device = cfg, run_dir, pick_device(cfg.device)
         text = read_text(Path(cfg.data))
         self.data_sha = hashlib.sha256(text.encode()).hexdigest()[:16]
-        state, info = checkpoints.load_state(resume) if resume is not None else (None, None)
+        state, info = checkpoints.read_state(resume) if resume is not None else (None, None)
         self.tokenizer = self._tokenizer(text, resume, info)
         self.causal = cfg.objective == "causal"
         window = cfg.context + 1 if self.causal else cfg.context

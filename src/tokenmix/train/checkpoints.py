@@ -167,17 +167,18 @@ def save_checkpoint(
     tensors: dict[str, dict[str, torch.Tensor]],
     metadata: dict[str, str],
     state: dict[str, Any],
-    info: CheckpointInfo,
+    info: dict[str, Any],
     keep: int,
 ) -> Path:
-    """Write checkpoint `step` under `root` (tensors: file stem -> state dict), then prune to `keep`."""
+    """Write checkpoint `step` under `root` (tensors: file stem -> state dict; info: state.json, e.g. a
+    CheckpointInfo's to_dict()), then prune to `keep`."""
     final = root / f"{PREFIX}{step:08d}"
 
     def write(tmp: Path) -> None:
         for stem, sd in tensors.items():
             save_tensors(tmp / f"{stem}.safetensors", sd, metadata)
         torch.save(state, tmp / "state.pt")
-        (tmp / "state.json").write_text(json.dumps(info.to_dict(), indent=1))
+        (tmp / "state.json").write_text(json.dumps(info, indent=1))
 
     write_dir_atomically(final, write)
     for old in list_checkpoints(root)[:-keep]:
@@ -213,20 +214,30 @@ def find_checkpoint(path: Path) -> Path:
     return found[-1]
 
 
-def load_info(ckpt: Path) -> CheckpointInfo:
-    """state.json of a checkpoint, every field checked."""
+def read_info(ckpt: Path) -> Any:
+    """state.json of a checkpoint as parsed JSON (its schema is the trainer's)."""
     path = ckpt / "state.json"
     try:
-        values = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"resume: {path} is unreadable: {e}") from None
-    return CheckpointInfo.from_dict(values, path)
+
+
+def load_info(ckpt: Path) -> CheckpointInfo:
+    """state.json of an image-training checkpoint, every field checked."""
+    return CheckpointInfo.from_dict(read_info(ckpt), ckpt / "state.json")
 
 
 def load_state(ckpt: Path) -> tuple[dict[str, Any], CheckpointInfo]:
-    """(state.pt, state.json) of a checkpoint. state.pt is opened with weights_only=True: a pickle that needs
-    any class or function beyond tensors and primitives is refused before it can run."""
-    info = load_info(ckpt)
+    """(state.pt, state.json) of an image-training checkpoint; see read_state."""
+    info = load_info(ckpt)  # every field checked before state.pt is opened
+    return read_state(ckpt, info)[0], info
+
+
+def read_state(ckpt: Path, info: Any = None) -> tuple[dict[str, Any], Any]:
+    """(state.pt, parsed state.json, unless given) of a checkpoint. state.pt is opened with weights_only=True: a
+    pickle that needs any class or function beyond tensors and primitives is refused before it can run."""
+    info = read_info(ckpt) if info is None else info
     path = ckpt / "state.pt"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

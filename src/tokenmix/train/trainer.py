@@ -398,7 +398,7 @@ class Trainer:
         info = CheckpointInfo(run, self.steps_per_epoch, self.dist.world, self.cfg.to_dict())
         root = self.run_dir / "checkpoints"
         checkpoints.save_checkpoint(
-            root, self.state.step, tensors, self._metadata(), state, info, self.cfg.keep_checkpoints
+            root, self.state.step, tensors, self._metadata(), state, info.to_dict(), self.cfg.keep_checkpoints
         )
 
     def _load(self, ckpt: Path) -> None:
