@@ -36,11 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..checkpoint import model_options, read_metadata
+    from ..data.config import DataCfg
     from ..data.pipeline import open_data
     from ..evaluate import evaluate
     from ..evaluate.confusion import plot_confusion
     from ..factory import MODELS, create_model
-    from ..train.config import make_cfg
     from ..train.distributed import pick_device
 
     check_output(args.output)  # before any work: a refusal after minutes of evaluation helps no one
@@ -51,17 +51,7 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"checkpoint {args.checkpoint} does not exist")
     meta = read_metadata(args.checkpoint)
     stored = model_options(args.checkpoint, meta, img_size=args.img_size)
-    cfg = make_cfg(
-        dict(
-            model=args.name,
-            data=args.data,
-            data_dir=args.data_dir,
-            img_size=stored.get("img_size"),
-            normalize=args.normalize,
-            batch_size=1,
-            eval_batch_size=args.batch_size,
-        )
-    )
+    cfg = DataCfg(args.data, args.data_dir, model=args.name, img_size=stored.get("img_size"), normalize=args.normalize)
     batches, data = open_data(cfg)
     check_data_fits(args.checkpoint, stored, data)
     if "mean" in meta:  # the normalisation the weights were trained with wins
