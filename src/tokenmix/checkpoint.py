@@ -85,11 +85,13 @@ def read_state_dict(
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    budget = byte_budget(model)
+    if use_ema and (path.suffix == ".npz" or is_safetensors(path)):
+        raise CheckpointError(f"checkpoint {path} holds one set of weights; use_ema / --ema is for training .pth files")
     if path.suffix == ".npz":  # the JAX releases (tokenmix.convert.jax)
         from .convert.jax import read_npz
 
-        return read_npz(path)
-    budget = byte_budget(model)
+        return read_npz(path, budget)
     if is_safetensors(path) or path.suffix == ".safetensors":  # torch.load too hands that suffix to safetensors
         specs = safetensors_specs(path)
         _check_declared(path, sum(_nbytes(shape, dtype) for shape, dtype in specs.values()), budget)

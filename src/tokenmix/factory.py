@@ -104,6 +104,8 @@ def create_model(
     weights are resized (tokenmix.resize). pretrained: download timm's weights for the same architecture.
     """
     entry = MODELS.get(name)
+    if use_ema and checkpoint_path is None:
+        raise ConfigError("use_ema chooses the EMA weights of a training checkpoint: give checkpoint_path too")
     cfg, state_dict = model_cfg(name, **options), None
     if checkpoint_path is not None:  # read first: a checkpoint at another resolution can widen token MLPs
         from .checkpoint import read_state_dict, to_tokenmix_keys

@@ -40,3 +40,12 @@ def test_use_ema_on_a_file_without_ema_weights_is_an_error(tmp_path: Path) -> No
     torch.save({"model": tokenmix.create_model("mixer_digits").state_dict()}, tmp_path / "plain.pth")
     with pytest.raises(tokenmix.CheckpointError, match="holds no EMA weights"):
         tokenmix.create_model("mixer_digits", checkpoint_path=tmp_path / "plain.pth", use_ema=True)
+
+
+def test_use_ema_needs_a_training_checkpoint(tmp_path: Path) -> None:
+    model = tokenmix.create_model("mixer_digits")
+    tokenmix.save_weights(model, tmp_path / "w.safetensors")
+    with pytest.raises(tokenmix.CheckpointError, match="holds one set of weights"):
+        tokenmix.create_model("mixer_digits", checkpoint_path=tmp_path / "w.safetensors", use_ema=True)
+    with pytest.raises(tokenmix.ConfigError, match="give checkpoint_path"):
+        tokenmix.create_model("mixer_digits", use_ema=True)

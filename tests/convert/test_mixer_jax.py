@@ -73,3 +73,9 @@ def test_an_npz_holding_objects_is_refused(tmp_path: Path) -> None:
     np.savez(tmp_path / "bad.npz", stem=np.array([{"a": 1}], dtype=object))
     with pytest.raises(ValueError, match="not a readable .npz of arrays"):
         tokenmix.create_model("mixer_s32_224", checkpoint_path=tmp_path / "bad.npz")
+
+
+def test_an_npz_declaring_more_than_the_model_needs_is_refused_unread(tmp_path: Path) -> None:
+    np.savez(tmp_path / "big.npz", stem=np.zeros((16, 1024, 1024), np.float32))  # 64 MiB for a 0.02M model
+    with pytest.raises(ValueError, match="more than the .* MiB the model can need"):
+        tokenmix.create_model("mixer_digits", checkpoint_path=tmp_path / "big.npz")

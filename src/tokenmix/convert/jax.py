@@ -29,9 +29,18 @@ class JaxCheckpointError(ValueError):
     """An .npz file that is not a flat archive of numeric arrays."""
 
 
-def read_npz(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """The arrays of a JAX/flax .npz checkpoint as float tensors under their '/'-joined names."""
+def read_npz(path: str | os.PathLike[str], budget: int | None = None) -> dict[str, torch.Tensor]:
+    """The arrays of a JAX/flax .npz checkpoint as float tensors under their '/'-joined names. With `budget`,
+    an archive whose entries declare more bytes than that is refused before any is inflated."""
     try:
+        if budget is not None:
+            with zipfile.ZipFile(path) as archive:
+                declared = sum(entry.file_size for entry in archive.infolist())
+            if declared > budget:
+                raise JaxCheckpointError(
+                    f"checkpoint {path} declares {declared / 2**20:.1f} MiB of arrays, more than the "
+                    f"{budget / 2**20:.1f} MiB the model can need; refusing to read it"
+                )
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:

@@ -3,7 +3,7 @@ only the token mixer changes (the question of Yu et al. 2022, "MetaFormer is Act
 Vision", Table 5, asked on small data).
 
     create_model("metaformer_small", mixers="pool,pool,attn,attn", img_size=32, num_classes=10)
-    create_model("metaformer_isotropic", mixer="global_filter", img_size=32, num_classes=10)
+    create_model("metaformer_isotropic", mixers="global_filter", img_size=32, num_classes=10)
 
 Held equal in every cell: a non-overlapping patch stem, LayerNorm (channels) in every block and before the
 head, a GELU MLP of ratio 4, mean pooling and a linear classifier, no LayerScale (these nets are 4-8 blocks
@@ -105,7 +105,13 @@ def metaformer_small(
         return part("conv", kernel_size=3, stride=2, padding=1, **pos)
 
     stages = tuple(stage(depths[i], dims[i], names[i], mlp_ratio, down(i)) for i in range(4))
-    return ModelCfg(stem=part("patch", patch_size=patch_size), stages=stages, head=_head())
+    # attention from the first stage on: the position embedding comes with the stem (ViT's, without a class token)
+    stem = (
+        part("vit", patch_size=patch_size, class_token=False)
+        if first_attn == 0
+        else part("patch", patch_size=patch_size)
+    )
+    return ModelCfg(stem=stem, stages=stages, head=_head())
 
 
 @register_model(**_reg)
