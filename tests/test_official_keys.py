@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import timm
 import torch
 from timm.models.metaformer import checkpoint_filter_fn as metaformer_filter
@@ -33,8 +34,22 @@ def test_official_resmlp_checkpoint_loads(tmp_path: Path) -> None:
     _check("resmlp_12_224", "resmlp_official", mixer_filter, tmp_path)
 
 
-def test_official_poolformer_checkpoint_loads_into_the_timm_head(tmp_path: Path) -> None:
-    _check("poolformer_s12", "poolformer_official_timm_head", metaformer_filter, tmp_path)
+@torch.no_grad()
+def test_official_poolformer_checkpoint_refuses_the_timm_head_and_converts_to_it_on_request(tmp_path: Path) -> None:
+    """The official v1 file has a GroupNorm feature norm: loading it into the default (timm) head would give
+    other logits, so it is refused with the option to use; the explicit map gives timm's reading of it."""
+    official = KEYMAPS["poolformer_official"].to_theirs(
+        randomize_(tokenmix.create_model("poolformer_s12", head="official")).state_dict()
+    )
+    torch.save(official, tmp_path / "official.pth")
+    with pytest.raises(tokenmix.CheckpointError, match='head=\\"official\\"|head="official"'):
+        tokenmix.create_model("poolformer_s12", checkpoint_path=tmp_path / "official.pth")
+    reference = timm.create_model("poolformer_s12").eval()
+    reference.load_state_dict(metaformer_filter(official, reference))
+    ours = tokenmix.create_model("poolformer_s12").eval()
+    ours.load_state_dict(KEYMAPS["poolformer_official_timm_head"].to_ours(official))
+    x = torch.randn(2, 3, 224, 224)
+    assert max_rel_diff(reference(x), ours(x)) <= 1e-5
 
 
 @torch.no_grad()

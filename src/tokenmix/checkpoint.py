@@ -240,16 +240,26 @@ def to_tokenmix_keys(
         return state_dict
     from .convert import KEYMAPS
 
+    near = None  # the first layout that reads every key, though not into this configuration's keys
     for name in keymaps:
         try:
             converted = KEYMAPS[name].to_ours(state_dict)
         except KeyError:
             continue
         if set(converted) == ours:
+            LOG.info(f"{source}: keys in the {KEYMAPS[name].name} layout")
             return converted
+        near = near or (KEYMAPS[name].name, set(converted))
     shared = set(state_dict) & ours
     if 2 * len(shared) >= len(ours):  # tokenmix keys, some missing or extra: the strict load names them
         return state_dict
+    if near is not None:
+        layout, keys = near
+        lacks, extra = sorted(ours - keys), sorted(keys - ours)
+        raise CheckpointError(
+            f"{source}: its keys are in the {layout} layout, but not this configuration's: it lacks "
+            f"{lacks[0] if lacks else None!r} and has {extra[0] if extra else None!r}"
+        )
     known = ", ".join(("tokenmix",) + tuple(keymaps))
     raise CheckpointError(
         f"{source}: keys are in none of the known formats ({known}): {len(shared)} of the model's {len(ours)} keys "

@@ -234,7 +234,7 @@ RESMLP = KeyMap(
 
 # The official PoolFormer is the "pool,pool,pool,pool" case of the hybrids' layout; its GroupNorm `norm` is our
 # feature norm (head="official") or, as timm places it, the norm of our default head.
-POOLFORMER = hybrid_keymap("official PoolFormer", "pool,pool,pool,pool")
+POOLFORMER = hybrid_keymap('official PoolFormer (build the model with head="official" for it)', "pool,pool,pool,pool")
 POOLFORMER_TO_TIMM_HEAD = KeyMap(
     "official PoolFormer, norm moved to timm's head",
     [*POOLFORMER.rules[:-2], Rule("norm.{rest}", "head.norm.{rest}"), Rule("head.{rest}", "head.fc.{rest}")],

@@ -103,7 +103,7 @@ _V2 = "MetaFormer Baselines README / paper Table 1 ✔"
 _v1 = dict(
     family="poolformer",
     keymap="metaformer",
-    official_keymaps=("poolformer_official", "poolformer_official_timm_head"),
+    official_keymaps=("poolformer_official",),  # the official head only: its GroupNorm feature norm
     crop_pct=0.9,
 )
 _v2 = dict(family="poolformer", keymap="metaformer", official_keymaps=("metaformer_official",), crop_pct=1.0)
