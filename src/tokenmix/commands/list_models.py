@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("pattern", nargs="?", help="shell-style filter, e.g. 'resmlp_*'")
     parser.add_argument("--markdown", action="store_true", help="a markdown table with the paper's figures and source")
     parser.add_argument(
+        "--presets", action="store_true", help='the options preset="official" changes, as a markdown table'
+    )
+    parser.add_argument(
         "--regenerate", action="store_true", help=f"recount every model and rewrite the packaged {TABLE}"
     )
 
@@ -116,6 +119,11 @@ def run(args: argparse.Namespace) -> int:
         models = count_table()
         write_table(models, table_path())
         print(f"counted {len(models)} models; wrote {table_path()}")
+        return 0
+    if args.presets:
+        from ..presets import options_markdown
+
+        print(options_markdown())
         return 0
     table = rows(load_table(), args.pattern)
     if not table:
