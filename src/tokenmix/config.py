@@ -96,6 +96,8 @@ class HeadCfg:
     feature_norm: Part | None = None  # applied to the last stage's output before pooling (key `norm`)
     norm: Part | None = None  # applied to the pooled vector (key `head.norm`)
     mlp_ratio: float | None = None  # None: a Linear classifier; r: an MLP head of width r*C (ConvFormer)
+    mlp_norm_eps: float = 1e-6  # the MLP head's LayerNorm (timm 1e-6; the official ConvFormer nn.LayerNorm's 1e-5)
+    mlp_drop: float = 0.0  # dropout inside the MLP head, before its last Linear (official `--head-dropout`)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ COMMON_OPTIONS = (
     "drop_path_schedule",
     "init",
 )
+PRESETS = ("official",)  # beside the default (preset=None)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,19 @@ class ModelEntry:
     keymap: str | None = None  # name of the timm key map in tokenmix.convert.timm
     official_keymaps: tuple[str, ...] = ()  # key maps of the official releases (tokenmix.convert.official)
     channels_last: ChannelsLast | None = None  # where it runs faster channels_last, measured; None: the default
+    # preset="official": the options that reproduce the official code's construction, init and training
+    # regularisation (its family file says where each value is from); None: the family declares no such preset
+    official: Mapping[str, Any] | None = None
+
+    def preset_options(self, preset: str | None) -> dict[str, Any]:
+        """The option defaults of a preset: None (today's defaults, timm's where timm has the model) or "official"."""
+        if preset is None:
+            return {}
+        if preset not in PRESETS:
+            raise ConfigError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+        if self.official is None:
+            raise ConfigError(f"{self.name} has no official preset; its default is the only configuration")
+        return dict(self.official)
 
     @property
     def keymaps(self) -> tuple[str, ...]:
@@ -60,6 +74,7 @@ def register_model(
     crop_pct: float = 0.875,
     interpolation: str = "bicubic",
     channels_last: ChannelsLast | None = None,
+    official: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., ModelCfg]], Callable[..., ModelCfg]]:
     """Decorator for a variant function `name(**family_options) -> ModelCfg`; the function name is the model name."""
 
@@ -68,7 +83,16 @@ def register_model(
         MODELS.register(
             make_cfg.__name__,
             ModelEntry(
-                make_cfg.__name__, family, make_cfg, paper, data_cfg, timm_name, keymap, official_keymaps, channels_last
+                make_cfg.__name__,
+                family,
+                make_cfg,
+                paper,
+                data_cfg,
+                timm_name,
+                keymap,
+                official_keymaps,
+                channels_last,
+                official,
             ),
         )
         return make_cfg
@@ -81,9 +105,14 @@ def list_models(pattern: str | None = None) -> list[str]:
     return MODELS.names(pattern)
 
 
-def model_cfg(name: str, **options: Any) -> ModelCfg:
-    """The config `create_model(name, **options)` would build, without building it."""
+def model_cfg(name: str, preset: str | None = None, **options: Any) -> ModelCfg:
+    """The config `create_model(name, **options)` would build, without building it.
+
+    preset="official": the official code's construction, init and default regularisation (ModelEntry.official);
+    options given beside it win over the preset's.
+    """
     entry = MODELS.get(name)
+    options = {**entry.preset_options(preset), **options}
     common = {k: options.pop(k) for k in COMMON_OPTIONS if k in options}
     accepted = inspect.signature(entry.make_cfg).parameters
     unknown = set(options) - set(accepted)

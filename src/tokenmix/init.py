@@ -33,6 +33,15 @@ def trunc_normal_linear(model: nn.Module) -> None:
     _trunc_normal(model, (nn.Linear,))
 
 
+def trunc_normal_linear_mlp(model: nn.Module) -> None:
+    """trunc_normal(0.02) for Linears and for the channel MLPs' 1x1 convs; the stem and downsampling convs keep
+    PyTorch's default (official PoolFormer v1 and its hybrids: the model inits Linears, its Mlp its own convs)."""
+    trunc_normal_linear(model)
+    for mlp in model.modules():
+        if getattr(mlp, "is_mlp", False):
+            _trunc_normal(mlp, (nn.Conv2d,))
+
+
 def timm_mixer(model: nn.Module) -> None:
     """timm's Mixer/ResMLP/gMLP init: xavier-uniform Linears with bias N(0, 1e-6) inside MLPs and zero elsewhere,
     lecun-normal convs, and a zero classifier. "Inside MLPs": the direct children of a part declaring
@@ -60,6 +69,7 @@ def torch_default(model: nn.Module) -> None:
 SCHEMES: dict[str, Callable[[nn.Module], None]] = {
     "trunc_normal": trunc_normal_all,
     "trunc_normal_linear": trunc_normal_linear,
+    "trunc_normal_linear_mlp": trunc_normal_linear_mlp,
     "timm_mixer": timm_mixer,
     "torch_default": torch_default,
 }

@@ -129,7 +129,7 @@ class MetaFormer(nn.Module):
     def _make_head(self, num_classes: int, pool: str) -> ClassifierHead:
         return ClassifierHead(
             self.num_features, num_classes, pool, self.feature_layout, self.cfg.head.norm, self.cfg.drop_rate,
-            self.num_prefix_tokens, self.cfg.head.mlp_ratio,
+            self.num_prefix_tokens, self.cfg.head.mlp_ratio, self.cfg.head.mlp_norm_eps, self.cfg.head.mlp_drop,
         )  # fmt: skip
 
     def _needs_fixed_input_size(self) -> bool:

@@ -42,6 +42,7 @@ def describe_parts(stage: StageCfg) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..counting import count_macs, count_params, meta_model, stage_shapes
     from ..factory import MODELS, model_cfg
+    from .list_models import checkpoint_formats
 
     entry = MODELS.get(args.name)
     options = parse_options(args.option)
@@ -69,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"MACs:   {count_macs(cfg) / 1e9:.2f}G at {cfg.img_size} (paper: {paper.macs_g or '-'}G at {paper.img_size})")
     print(f"paper top-1: {paper.top1 or '-'} ({paper.pretrain}); source: {paper.source}")
+    formats = ", ".join(["tokenmix"] + checkpoint_formats(entry))
+    print(f"checkpoints: {formats} (create_model(checkpoint_path=...); the key layout is detected)")
     if changed:
         print("note: the paper's figures are for the default configuration, not these options")
     if args.config:

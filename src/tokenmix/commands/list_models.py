@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("pattern", nargs="?", help="shell-style filter, e.g. 'resmlp_*'")
     parser.add_argument("--markdown", action="store_true", help="a markdown table with the paper's figures and source")
     parser.add_argument(
+        "--presets", action="store_true", help='the options preset="official" changes, as a markdown table'
+    )
+    parser.add_argument(
         "--regenerate", action="store_true", help=f"recount every model and rewrite the packaged {TABLE}"
     )
 
@@ -42,6 +45,16 @@ def count_table() -> dict[str, dict[str, Any]]:
     return {name: count_entry(name) for name in list_models()}
 
 
+def checkpoint_formats(entry: Any) -> list[str]:
+    """The foreign checkpoint formats the model loads (tokenmix's own always does): "timm" through a timm key map,
+    "official" through an official PyTorch release's, "JAX .npz" through a JAX release's."""
+    from ..convert import KEYMAPS, TIMM_KEYMAPS
+
+    kinds = {"timm" if k in TIMM_KEYMAPS else KEYMAPS[k].file_format for k in entry.keymaps}
+    names = {"timm": "timm", "PyTorch": "official", "JAX .npz": "JAX .npz"}
+    return [names[kind] for kind in names if kind in kinds]
+
+
 def count_entry(name: str) -> dict[str, Any]:
     from ..counting import count_macs, count_params, meta_model
     from ..factory import MODELS
@@ -53,6 +66,7 @@ def count_entry(name: str) -> dict[str, Any]:
         params=count_params(meta_model(cfg)),
         macs=count_macs(cfg),
         img_size=cfg.img_size,
+        formats=checkpoint_formats(entry),
         paper={f: getattr(entry.paper, f) for f in PAPER_FIELDS},
     )
 
@@ -84,8 +98,9 @@ def plain(row: dict[str, Any]) -> dict[str, str]:
 def markdown(table: list[dict[str, Any]]) -> str:
     """The README's model table: counted figures beside the paper's, with the source."""
     lines = [
-        "| model | family | params (M) counted / paper | GMACs counted / paper | paper top-1 (pre-training) | source |",
-        "|---|---|---|---|---|---|",
+        "| model | family | params (M) counted / paper | GMACs counted / paper | paper top-1 (pre-training) "
+        "| loads | source |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in table:
         paper, counted = row["paper"], plain(row)
@@ -94,7 +109,7 @@ def markdown(table: list[dict[str, Any]]) -> str:
         top1 = f"{paper['top1']} ({paper['pretrain']})" if paper["top1"] else "-"
         lines.append(
             f"| {row['model']} | {row['family']} | {params} | {counted['gmacs']} / {paper['macs_g'] or '-'} | "
-            f"{top1} | {paper['source']} |"
+            f"{top1} | {', '.join(row['formats']) or '-'} | {paper['source']} |"
         )
     return "\n".join(lines)
 
@@ -116,6 +131,11 @@ def run(args: argparse.Namespace) -> int:
         models = count_table()
         write_table(models, table_path())
         print(f"counted {len(models)} models; wrote {table_path()}")
+        return 0
+    if args.presets:
+        from ..presets import options_markdown
+
+        print(options_markdown())
         return 0
     table = rows(load_table(), args.pattern)
     if not table:

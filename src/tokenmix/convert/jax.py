@@ -92,4 +92,5 @@ MIXER_JAX = KeyMap(
         Rule("head/kernel", "head.fc.weight", _dense, _dense),
         Rule("head/bias", "head.fc.bias"),
     ],
+    file_format="JAX .npz",
 )

@@ -44,9 +44,14 @@ StateDictFn = Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]
 
 class KeyMap:
     def __init__(
-        self, name: str, rules: list[Rule], join: StateDictFn | None = None, split: StateDictFn | None = None
+        self,
+        name: str,
+        rules: list[Rule],
+        join: StateDictFn | None = None,
+        split: StateDictFn | None = None,
+        file_format: str = "PyTorch",  # the files it reads: "PyTorch" (.pth/.safetensors) or "JAX .npz"
     ) -> None:
-        self.name = name
+        self.name, self.file_format = name, file_format
         self.rules = rules
         self.join, self.split = join, split
         self._theirs = [_compile(r.theirs) for r in rules]

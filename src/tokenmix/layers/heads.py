@@ -15,19 +15,22 @@ from .fold import fold_norm_into
 class MlpClassifier(nn.Module):
     """The MLP classifier of ConvFormer/CAFormer (Yu et al. 2022b): fc1 -> SquaredReLU -> LayerNorm -> fc2.
 
-    Keys and eps (1e-6) follow timm's `MlpHead`, so its weights load as `head.fc.*`.
+    Keys and the default eps (1e-6) follow timm's `MlpHead`, so its weights load as `head.fc.*`.
     """
 
-    def __init__(self, dim: int, num_classes: int, ratio: float = 4.0) -> None:
+    def __init__(
+        self, dim: int, num_classes: int, ratio: float = 4.0, norm_eps: float = 1e-6, drop_rate: float = 0.0
+    ) -> None:
         super().__init__()
         hidden = int(ratio * dim)
         self.fc1 = nn.Linear(dim, hidden)
         self.act = SquaredReLU()
-        self.norm = nn.LayerNorm(hidden, eps=1e-6)
+        self.norm = nn.LayerNorm(hidden, eps=norm_eps)
+        self.drop = nn.Dropout(drop_rate)
         self.fc2 = nn.Linear(hidden, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.norm(self.act(self.fc1(x))))
+        return self.fc2(self.drop(self.norm(self.act(self.fc1(x)))))
 
 
 class ClassifierHead(nn.Module):
@@ -41,6 +44,8 @@ class ClassifierHead(nn.Module):
         drop_rate: float = 0.0,
         num_prefix_tokens: int = 0,
         mlp_ratio: float | None = None,
+        mlp_norm_eps: float = 1e-6,
+        mlp_drop: float = 0.0,
     ) -> None:
         super().__init__()
         self.dim, self.pool_kind, self.layout, self.num_prefix_tokens = dim, pool, layout, num_prefix_tokens
@@ -51,7 +56,7 @@ class ClassifierHead(nn.Module):
         elif mlp_ratio is None:
             self.fc = nn.Linear(dim, num_classes)
         else:
-            self.fc = MlpClassifier(dim, num_classes, mlp_ratio)
+            self.fc = MlpClassifier(dim, num_classes, mlp_ratio, mlp_norm_eps, mlp_drop)
 
     def pool(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C) from the last stage's output; pool "" leaves the features unpooled."""

@@ -88,8 +88,17 @@ class ViTEmbed(PatchEmbed):
     layout = "nlc"
     fixed_input_size = True
 
-    def __init__(self, in_chans: int, dim: int, img_size: int, patch_size: int = 16, class_token: bool = True) -> None:
+    def __init__(
+        self,
+        in_chans: int,
+        dim: int,
+        img_size: int,
+        patch_size: int = 16,
+        class_token: bool = True,
+        cls_token_std: float = 1e-6,  # timm's ViT; DeiT and the FF-only ViT: 0.02 (truncated at +-2)
+    ) -> None:
         super().__init__(in_chans, dim, patch_size)
+        self.cls_token_std = cls_token_std
         self.num_prefix_tokens = int(class_token)
         num_patches = (img_size // patch_size) ** 2
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim)) if class_token else None
@@ -98,7 +107,7 @@ class ViTEmbed(PatchEmbed):
     def init_weights(self) -> None:
         trunc_normal_(self.pos_embed, std=0.02)
         if self.cls_token is not None:
-            nn.init.normal_(self.cls_token, std=1e-6)
+            trunc_normal_(self.cls_token, std=self.cls_token_std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.proj(x).flatten(2).transpose(1, 2)  # (B, N, C)

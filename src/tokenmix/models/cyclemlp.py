@@ -46,7 +46,10 @@ def cyclemlp(size: str) -> ModelCfg:
 
 
 _SRC = "CycleMLP README ✔ (params, FLOPs = MACs, top-1)"
-_reg = dict(family="cyclemlp", keymap="cyclemlp", crop_pct=0.9)
+# preset="official" (ShoufaChen/CycleMLP 4e062a0): main.py's `--drop-path` default 0.1, which the README's train
+# command keeps, over a linear schedule; its init (trunc_normal(0.02) for Linears and CycleFC) is our default.
+OFFICIAL = dict(drop_path_rate=0.1)
+_reg = dict(family="cyclemlp", keymap="cyclemlp", crop_pct=0.9, official=OFFICIAL)
 _K = "FLOPs (=MACs)"
 
 

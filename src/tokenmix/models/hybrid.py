@@ -69,6 +69,10 @@ def hybrid(size: str, mixers: str | Sequence[str | Part]) -> ModelCfg:
 
 
 _T5 = "PoolFormer paper Table 5 ✔"
+# preset="official" (sail-sg/poolformer a075575, models/metaformer.py): as PoolFormer v1, `cls_init_weights` inits
+# only the Linears and the Mlp its own 1x1 convs; the stem and downsampling convs keep PyTorch's default. No
+# drop-path rate is published for these five.
+OFFICIAL = dict(init="trunc_normal_linear_mlp")
 _reg = dict(family="metaformer_hybrid", crop_pct=0.95)
 _reg9 = {**_reg, "crop_pct": 0.9}  # the GroupNorm variants
 
@@ -79,26 +83,26 @@ def metaformer(size: str = "s12", mixers: str | Sequence[str | Part] = "pool,poo
     return hybrid(size, mixers)
 
 
-@register_model(paper=PaperFacts("11.9", "1.8", "74.3", _T5), keymap="hybrid_id", **_reg9)
+@register_model(paper=PaperFacts("11.9", "1.8", "74.3", _T5), keymap="hybrid_id", official=OFFICIAL, **_reg9)
 def metaformer_id_s12() -> ModelCfg:
     return hybrid("s12", "id,id,id,id")
 
 
-@register_model(paper=PaperFacts("14.0", "1.9", "78.3", _T5), keymap="hybrid_pppa", **_reg)
+@register_model(paper=PaperFacts("14.0", "1.9", "78.3", _T5), keymap="hybrid_pppa", official=OFFICIAL, **_reg)
 def metaformer_pppa_s12_224() -> ModelCfg:
     return hybrid("s12", "pool,pool,pool,attn")
 
 
-@register_model(paper=PaperFacts("16.5", "2.5", "81.0", _T5), keymap="hybrid_ppaa", **_reg)
+@register_model(paper=PaperFacts("16.5", "2.5", "81.0", _T5), keymap="hybrid_ppaa", official=OFFICIAL, **_reg)
 def metaformer_ppaa_s12_224() -> ModelCfg:
     return hybrid("s12", "pool,pool,attn,attn")
 
 
-@register_model(paper=PaperFacts("11.9", "1.8", "77.5", _T5), keymap="hybrid_pppf", **_reg9)
+@register_model(paper=PaperFacts("11.9", "1.8", "77.5", _T5), keymap="hybrid_pppf", official=OFFICIAL, **_reg9)
 def metaformer_pppf_s12_224() -> ModelCfg:
     return hybrid("s12", "pool,pool,pool,fc")
 
 
-@register_model(paper=PaperFacts("12.2", "1.9", "77.9", _T5), keymap="hybrid_ppff", **_reg9)
+@register_model(paper=PaperFacts("12.2", "1.9", "77.9", _T5), keymap="hybrid_ppff", official=OFFICIAL, **_reg9)
 def metaformer_ppff_s12_224() -> ModelCfg:
     return hybrid("s12", "pool,pool,fc,fc")

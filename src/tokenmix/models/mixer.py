@@ -47,7 +47,13 @@ def _facts(params: str, top1: str | None, pretrain: str, macs: str | None = None
     return PaperFacts(params, macs, top1, source, params_exclude_head=True, pretrain=pretrain)
 
 
-_reg = dict(family="mixer", keymap="mixer", official_keymaps=("mixer_jax",), mean=HALF_MEAN, std=HALF_STD)
+# preset="official": flax's `nn.gelu` is the tanh approximation (google-research/vision_transformer
+# models_mixer.py), needed for the logits of converted JAX weights. The JAX init and training recipe are not
+# transcribed: init and drop path stay timm's.
+OFFICIAL = dict(act="gelu_tanh")
+_reg = dict(
+    family="mixer", keymap="mixer", official_keymaps=("mixer_jax",), mean=HALF_MEAN, std=HALF_STD, official=OFFICIAL
+)
 
 
 @register_model(paper=_facts("19", "68.70", "JFT-300M, 5 epochs"), timm_name="mixer_s32_224", **_reg)
@@ -83,7 +89,7 @@ def mixer_l16_224(act: str = "gelu") -> ModelCfg:
 _SMALL = "tokenmix small-image config: Mixer-S proportions (D_S = C/2, D_C = 4C) at C=256, 8 layers, patch 4"
 
 
-@register_model(paper=PaperFacts(None, None, None, _SMALL, img_size=32), **_reg)
+@register_model(paper=PaperFacts(None, None, None, _SMALL, img_size=32), **{**_reg, "official": None})
 def mixer_s4_cifar(act: str = "gelu") -> ModelCfg:
     """Mixer for 32×32 inputs: 64 tokens of 4×4 patches."""
     return mixer_cfg(256, 8, 4, act).replace(img_size=32, num_classes=10)

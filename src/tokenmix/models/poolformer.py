@@ -98,6 +98,23 @@ def poolformer_v2(size: str, mixers: tuple | None = None) -> ModelCfg:
     return ModelCfg(stem=stem, stages=stages, head=HeadCfg(pool="avg", norm=part("layernorm", eps=1e-6)))
 
 
+# preset="official" (sail-sg/poolformer a075575): the README's train command sets `--drop-path` 0.1 / 0.1 / 0.2 /
+# 0.3 / 0.4 for S12 / S24 / S36 / M36 / M48 (metaformer's scripts/poolformerv2/*.sh the same for v2); v1's
+# `cls_init_weights` inits only the Linears and its Mlp its own 1x1 convs, so the stem and downsampling convs
+# keep PyTorch's default; the v1 head is GroupNorm(1) -> average (head="official"). v2 inits every conv and
+# Linear with trunc_normal(0.02), as our default.
+V1_OFFICIAL = dict(head="official", init="trunc_normal_linear_mlp")
+DROP_PATH_OFFICIAL = {"s12": 0.1, "s24": 0.1, "s36": 0.2, "m36": 0.3, "m48": 0.4}
+
+
+def v1_official(size: str) -> dict:
+    return dict(V1_OFFICIAL, drop_path_rate=DROP_PATH_OFFICIAL[size])
+
+
+def v2_official(size: str) -> dict:
+    return dict(drop_path_rate=DROP_PATH_OFFICIAL[size])
+
+
 _V1 = "PoolFormer paper Table 1 ✔ (params, MACs, top-1)"
 _V2 = "MetaFormer Baselines README / paper Table 1 ✔"
 _v1 = dict(
@@ -109,52 +126,78 @@ _v1 = dict(
 _v2 = dict(family="poolformer", keymap="metaformer", official_keymaps=("metaformer_official",), crop_pct=1.0)
 
 
-@register_model(paper=PaperFacts("11.9", "1.8", "77.2", _V1), timm_name="poolformer_s12", **_v1)
+@register_model(
+    paper=PaperFacts("11.9", "1.8", "77.2", _V1), timm_name="poolformer_s12", official=v1_official("s12"), **_v1
+)
 def poolformer_s12(head: str = "timm", layer_scale: float = 1e-5) -> ModelCfg:
     return poolformer_v1("s12", layer_scale, head)
 
 
-@register_model(paper=PaperFacts("21.4", "3.4", "80.3", _V1), timm_name="poolformer_s24", **_v1)
+@register_model(
+    paper=PaperFacts("21.4", "3.4", "80.3", _V1), timm_name="poolformer_s24", official=v1_official("s24"), **_v1
+)
 def poolformer_s24(head: str = "timm", layer_scale: float = 1e-5) -> ModelCfg:
     return poolformer_v1("s24", layer_scale, head)
 
 
-@register_model(paper=PaperFacts("30.8", "5.0", "81.4", _V1), timm_name="poolformer_s36", **_v1)
+@register_model(
+    paper=PaperFacts("30.8", "5.0", "81.4", _V1), timm_name="poolformer_s36", official=v1_official("s36"), **_v1
+)
 def poolformer_s36(head: str = "timm", layer_scale: float = 1e-6) -> ModelCfg:
     return poolformer_v1("s36", layer_scale, head)
 
 
-@register_model(paper=PaperFacts("56.1", "8.8", "82.1", _V1), timm_name="poolformer_m36", **{**_v1, "crop_pct": 0.95})
+@register_model(
+    paper=PaperFacts("56.1", "8.8", "82.1", _V1),
+    timm_name="poolformer_m36",
+    official=v1_official("m36"),
+    **{**_v1, "crop_pct": 0.95},
+)
 def poolformer_m36(head: str = "timm", layer_scale: float = 1e-6) -> ModelCfg:
     return poolformer_v1("m36", layer_scale, head)
 
 
-@register_model(paper=PaperFacts("73.4", "11.6", "82.5", _V1), timm_name="poolformer_m48", **{**_v1, "crop_pct": 0.95})
+@register_model(
+    paper=PaperFacts("73.4", "11.6", "82.5", _V1),
+    timm_name="poolformer_m48",
+    official=v1_official("m48"),
+    **{**_v1, "crop_pct": 0.95},
+)
 def poolformer_m48(head: str = "timm", layer_scale: float = 1e-6) -> ModelCfg:
     return poolformer_v1("m48", layer_scale, head)
 
 
-@register_model(paper=PaperFacts("11.9", "1.8", "78.0", _V2), timm_name="poolformerv2_s12", **_v2)
+@register_model(
+    paper=PaperFacts("11.9", "1.8", "78.0", _V2), timm_name="poolformerv2_s12", official=v2_official("s12"), **_v2
+)
 def poolformerv2_s12() -> ModelCfg:
     return poolformer_v2("s12")
 
 
-@register_model(paper=PaperFacts("21.3", "3.4", "80.7", _V2), timm_name="poolformerv2_s24", **_v2)
+@register_model(
+    paper=PaperFacts("21.3", "3.4", "80.7", _V2), timm_name="poolformerv2_s24", official=v2_official("s24"), **_v2
+)
 def poolformerv2_s24() -> ModelCfg:
     return poolformer_v2("s24")
 
 
-@register_model(paper=PaperFacts("30.8", "5.0", "81.6", _V2), timm_name="poolformerv2_s36", **_v2)
+@register_model(
+    paper=PaperFacts("30.8", "5.0", "81.6", _V2), timm_name="poolformerv2_s36", official=v2_official("s36"), **_v2
+)
 def poolformerv2_s36() -> ModelCfg:
     return poolformer_v2("s36")
 
 
-@register_model(paper=PaperFacts("56.1", "8.8", "82.2", _V2), timm_name="poolformerv2_m36", **_v2)
+@register_model(
+    paper=PaperFacts("56.1", "8.8", "82.2", _V2), timm_name="poolformerv2_m36", official=v2_official("m36"), **_v2
+)
 def poolformerv2_m36() -> ModelCfg:
     return poolformer_v2("m36")
 
 
-@register_model(paper=PaperFacts("73.3", "11.5", "82.6", _V2), timm_name="poolformerv2_m48", **_v2)
+@register_model(
+    paper=PaperFacts("73.3", "11.5", "82.6", _V2), timm_name="poolformerv2_m48", official=v2_official("m48"), **_v2
+)
 def poolformerv2_m48() -> ModelCfg:
     return poolformer_v2("m48")
 

@@ -20,10 +20,13 @@ DEPTHS, DIMS = (3, 4, 6, 3), (256, 512, 1024, 2048)  # ResNet-50
 REPMLP_STAGES = (1, 2)  # stages 2 and 3 (0-based): the 28x28 and 14x14 maps
 
 
-def repmlp_resnet50(kind: str, deploy: bool = False, partition: tuple[int, int] = (7, 7)) -> ModelCfg:
-    """kind: "light" or "bottleneck"; `partition` other than 7x7 exists for reduced test configs."""
+def repmlp_resnet50(
+    kind: str, deploy: bool = False, partition: tuple[int, int] = (7, 7), fc3_init: str = "default"
+) -> ModelCfg:
+    """kind: "light" or "bottleneck"; `partition` other than 7x7 exists for reduced test configs.
+    fc3_init: "default" (PyTorch's conv init) or "orthogonal" (the official code's)."""
     plain = part("resnet_conv3x3")
-    repmlp = dict(partition=partition, conv_kernels=(1, 3, 5), gp_reduction=1, deploy=deploy)
+    repmlp = dict(partition=partition, conv_kernels=(1, 3, 5), gp_reduction=1, deploy=deploy, fc3_init=fc3_init)
     mixers = {
         "light": [part("repmlp_light", fc3_groups=4, **repmlp)] * 2,
         "bottleneck": [part("repmlp_bottleneck", r=r, fc3_groups=8, **repmlp) for r in (2, 4)],
@@ -44,17 +47,26 @@ def repmlp_resnet50(kind: str, deploy: bool = False, partition: tuple[int, int] 
 
 
 _SRC = "RepMLP paper (arXiv 2105.01883) ✗ not read; params: the official code, counted"
+# preset="official" (DingXiaoH/RepMLP 4b3e347 = 82c0ea6~1, repmlp.py): nn.init.orthogonal_ on every fc3 weight,
+# PyTorch's default for everything else (our default init).
+OFFICIAL = dict(fc3_init="orthogonal")
 
 
 @register_model(
-    family="repmlp_resnet", paper=PaperFacts(None, None, None, _SRC), official_keymaps=("repmlp_resnet_light",)
+    family="repmlp_resnet",
+    paper=PaperFacts(None, None, None, _SRC),
+    official_keymaps=("repmlp_resnet_light",),
+    official=OFFICIAL,
 )
-def repmlp_resnet50_light(deploy: bool = False) -> ModelCfg:
-    return repmlp_resnet50("light", deploy)
+def repmlp_resnet50_light(deploy: bool = False, fc3_init: str = "default") -> ModelCfg:
+    return repmlp_resnet50("light", deploy, fc3_init=fc3_init)
 
 
 @register_model(
-    family="repmlp_resnet", paper=PaperFacts(None, None, None, _SRC), official_keymaps=("repmlp_resnet_bottleneck",)
+    family="repmlp_resnet",
+    paper=PaperFacts(None, None, None, _SRC),
+    official_keymaps=("repmlp_resnet_bottleneck",),
+    official=OFFICIAL,
 )
-def repmlp_resnet50_bottleneck(deploy: bool = False) -> ModelCfg:
-    return repmlp_resnet50("bottleneck", deploy)
+def repmlp_resnet50_bottleneck(deploy: bool = False, fc3_init: str = "default") -> ModelCfg:
+    return repmlp_resnet50("bottleneck", deploy, fc3_init=fc3_init)

@@ -40,9 +40,17 @@ _SRC = "ResMLP paper Table 3 (≈ transcribed; FLOPs column = MACs) and PoolForm
 _reg = dict(family="resmlp", keymap="resmlp", official_keymaps=("resmlp_official",))
 
 
+def official(layer_scale: float) -> dict:
+    """preset="official" (facebookresearch/deit resmlp_models.py): trunc_normal(0.02) Linears with zero bias,
+    PyTorch's default patch conv, LayerScale `init_scale` per model, and a constant drop-path rate in every block
+    (dpr = [drop_path_rate] * depth: our default schedule)."""
+    return dict(init="trunc_normal_linear", layer_scale=layer_scale)
+
+
 @register_model(
     paper=PaperFacts("15.4", "3.0", "76.6", _SRC, macs_kind="FLOPs (=MACs)"),
     timm_name="resmlp_12_224",
+    official=official(0.1),
     **_reg,
 )
 def resmlp_12_224(layer_scale: float = 1e-4) -> ModelCfg:
@@ -53,6 +61,7 @@ def resmlp_12_224(layer_scale: float = 1e-4) -> ModelCfg:
 @register_model(
     paper=PaperFacts("30.0", "6.0", "79.4", _SRC, macs_kind="FLOPs (=MACs)"),
     timm_name="resmlp_24_224",
+    official=official(1e-5),
     **_reg,
 )
 def resmlp_24_224(layer_scale: float = 1e-5) -> ModelCfg:
@@ -62,6 +71,7 @@ def resmlp_24_224(layer_scale: float = 1e-5) -> ModelCfg:
 @register_model(
     paper=PaperFacts("44.7", "8.9", "79.7", _SRC, macs_kind="FLOPs (=MACs)"),
     timm_name="resmlp_36_224",
+    official=official(1e-6),
     **_reg,
 )
 def resmlp_36_224(layer_scale: float = 1e-6) -> ModelCfg:
@@ -71,6 +81,7 @@ def resmlp_36_224(layer_scale: float = 1e-6) -> ModelCfg:
 @register_model(
     paper=PaperFacts("129.1", "100.2", "81.0", _SRC, macs_kind="FLOPs (=MACs)"),
     timm_name="resmlp_big_24_224",
+    official=official(1e-6),
     **_reg,
 )
 def resmlp_big_24_224(layer_scale: float = 1e-6) -> ModelCfg:

@@ -47,10 +47,14 @@ def vip(size: str) -> ModelCfg:
 
 
 _SRC = "ViP README ✔ (params, top-1; FLOPs not printed)"
+# preset="official" (Andrew-Qibin/VisionPermutator 2cab2ce): the README's train command for ViP-S/7 sets
+# `--drop-path 0.1` (linear schedule); no rate is published for the others, so only vip_s7 has the preset. Its init
+# (trunc_normal(0.02) Linears, PyTorch's default convs) is our default.
+OFFICIAL_S7 = dict(drop_path_rate=0.1)
 _reg = dict(family="vip", crop_pct=0.9)
 
 
-@register_model(paper=PaperFacts("25", None, "81.5", _SRC), keymap="vip_s7", **_reg)
+@register_model(paper=PaperFacts("25", None, "81.5", _SRC), keymap="vip_s7", official=OFFICIAL_S7, **_reg)
 def vip_s7() -> ModelCfg:
     return vip("s7")
 

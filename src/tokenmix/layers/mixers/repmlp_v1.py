@@ -24,6 +24,8 @@ from ..conv_bn import ConvBn
 from ..fold import absorb_input_affine_, batchnorm_affine, fold_bn
 from .repmlp import conv_as_fc
 
+FC3_INITS = ("default", "orthogonal")  # PyTorch's conv default; the official code's orthogonal_ (repmlp.py)
+
 
 class RepMLPv1(nn.Module):
     """RepMLP v1 on a fixed H x W map cut into h x w partitions (Fig. 1):
@@ -46,6 +48,7 @@ class RepMLPv1(nn.Module):
         fc3_groups: int = 1,
         gp_reduction: int = 1,
         deploy: bool = False,
+        fc3_init: str = "default",
     ) -> None:
         super().__init__()
         (H, W), (h, w) = grid, partition
@@ -53,7 +56,9 @@ class RepMLPv1(nn.Module):
             raise ConfigError(f"repmlp_v1 needs the map {H}x{W} to be a multiple of the partition {h}x{w}")
         if dim % fc3_groups:
             raise ConfigError(f"repmlp_v1 dim {dim} is not divisible by fc3_groups {fc3_groups}")
-        self.dim, self.h, self.w, self.groups = dim, h, w, fc3_groups
+        if fc3_init not in FC3_INITS:
+            raise ConfigError(f"repmlp fc3_init must be one of {', '.join(FC3_INITS)}, got {fc3_init!r}")
+        self.dim, self.h, self.w, self.groups, self.fc3_init = dim, h, w, fc3_groups, fc3_init
         self.hp, self.wp = H // h, W // w
         self.conv_kernels, self.deployed = tuple(conv_kernels), deploy
         self.has_global = self.hp * self.wp > 1
@@ -67,6 +72,10 @@ class RepMLPv1(nn.Module):
         self.fc3_bn = nn.Identity() if deploy else nn.BatchNorm1d(n)
         for k in () if deploy else self.conv_kernels:
             self.add_module(f"repconv{k}", ConvBn(dim, dim, k, groups=fc3_groups))
+
+    def init_weights(self) -> None:
+        if self.fc3_init == "orthogonal":
+            nn.init.orthogonal_(self.fc3.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W)
         B, C, H, W = x.shape
@@ -136,9 +145,10 @@ class RepMLPLightUnit(nn.Module):
         fc3_groups: int = 1,
         gp_reduction: int = 1,
         deploy: bool = False,
+        fc3_init: str = "default",
     ) -> None:
         super().__init__()
-        self.repmlp = RepMLPv1(dim, grid, partition, conv_kernels, fc3_groups, gp_reduction, deploy)
+        self.repmlp = RepMLPv1(dim, grid, partition, conv_kernels, fc3_groups, gp_reduction, deploy, fc3_init)
         self.act = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -162,10 +172,11 @@ class RepMLPBottleneckUnit(nn.Module):
         fc3_groups: int = 1,
         gp_reduction: int = 1,
         deploy: bool = False,
+        fc3_init: str = "default",
     ) -> None:
         super().__init__()
         self.reduce = ConvBn(dim, dim // r, 3)
-        self.repmlp = RepMLPv1(dim // r, grid, partition, conv_kernels, fc3_groups, gp_reduction, deploy)
+        self.repmlp = RepMLPv1(dim // r, grid, partition, conv_kernels, fc3_groups, gp_reduction, deploy, fc3_init)
         self.expand = ConvBn(dim // r, dim, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
