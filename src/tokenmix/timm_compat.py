@@ -21,7 +21,7 @@ from .metaformer import MetaFormer
 PREFIX = "tokenmix_"
 
 # timm's create_model passes these to every entrypoint; they are for the builder, not for the model
-BUILDER_ARGS = ("pretrained_cfg", "cache_dir", "pretrained_model_args")
+BUILDER_ARGS = ("cache_dir", "pretrained_model_args")
 
 
 def timm_name(name: str) -> str:
@@ -42,9 +42,14 @@ def build(
     tokenmix's create_model options (an unknown one is an error naming it)."""
     for key in BUILDER_ARGS:
         options.pop(key, None)
+    pretrained_cfg = options.pop("pretrained_cfg", None)
+    folder = _folder(pretrained_cfg) if pretrained else None
     if img_size is not None:
         options["img_size"] = img_size if isinstance(img_size, int) else _side(img_size)
-    model = create_model(name, pretrained=pretrained, **options)
+    if folder is not None:  # timm.create_model("local-dir:DIR" or "hf-hub:org/name") of a tokenmix folder
+        model = create_model(folder, **options)
+    else:
+        model = create_model(name, pretrained=pretrained, **options)
     if global_pool is not None and global_pool != model.head.pool_kind:
         model.reset_classifier(model.num_classes, global_pool)
     model.pretrained_cfg = {**model.pretrained_cfg, **(pretrained_cfg_overlay or {})}
@@ -63,6 +68,18 @@ def features(model: MetaFormer, out_indices: int | tuple[int, ...] | None = None
     wrapped = FeatureGetterNet(model, out_indices=out_indices)
     wrapped.pretrained_cfg = wrapped.default_cfg = model.pretrained_cfg
     return wrapped
+
+
+def _folder(pretrained_cfg: Any) -> str | None:
+    """The model folder timm resolved `local-dir:` or `hf-hub:` to, as a tokenmix folder name; None otherwise."""
+    cfg = pretrained_cfg.to_dict() if hasattr(pretrained_cfg, "to_dict") else pretrained_cfg
+    if not isinstance(cfg, dict):
+        return None
+    if cfg.get("source") == "local-dir":
+        return f"local-dir:{cfg['file']}"
+    if cfg.get("source") == "hf-hub":
+        return f"hf_hub:{cfg['hf_hub_id']}"
+    return None
 
 
 def _side(size: tuple[int, int]) -> int:
