@@ -40,9 +40,7 @@ def in_timm_layout(model: MetaFormer) -> bool:
     return model.cfg == model_cfg(name, **{k: getattr(model.cfg, k) for k in COMMON_OPTIONS})
 
 
-def save_pretrained(
-    model: MetaFormer, folder: str | os.PathLike[str], label_names: list[str] | None = None
-) -> Path:
+def save_pretrained(model: MetaFormer, folder: str | os.PathLike[str], label_names: list[str] | None = None) -> Path:
     """Write `model.safetensors` and `config.json` into `folder` (created); returns it."""
     from .convert import from_tokenmix
 
