@@ -53,6 +53,7 @@ def build(
     if global_pool is not None and global_pool != model.head.pool_kind:
         model.reset_classifier(model.num_classes, global_pool)
     model.pretrained_cfg = {**model.pretrained_cfg, **(pretrained_cfg_overlay or {})}
+    model.register_load_state_dict_pre_hook(_foreign_keys_to_ours)
     if features_only:
         return features(model, out_indices)
     return model
@@ -68,6 +69,19 @@ def features(model: MetaFormer, out_indices: int | tuple[int, ...] | None = None
     wrapped = FeatureGetterNet(model, out_indices=out_indices)
     wrapped.pretrained_cfg = wrapped.default_cfg = model.pretrained_cfg
     return wrapped
+
+
+def _foreign_keys_to_ours(model: MetaFormer, state_dict: dict[str, Any], prefix: str, *_: Any) -> None:
+    """timm's load_checkpoint (create_model's checkpoint_path, validate.py's --checkpoint) loads a state dict into
+    the model as it is; one in timm's or an official release's keys is converted to ours first."""
+    from .checkpoint import to_tokenmix_keys
+
+    if prefix:  # the model inside another module: leave the keys to that module's owner
+        return
+    entry = MODELS.get(model.pretrained_cfg["architecture"])
+    converted = to_tokenmix_keys(dict(state_dict), model, entry.keymaps, "state dict")
+    state_dict.clear()
+    state_dict.update(converted)
 
 
 def _folder(pretrained_cfg: Any) -> str | None:

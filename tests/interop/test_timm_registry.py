@@ -106,3 +106,14 @@ def test_features_only_on_an_isotropic_model_takes_blocks_and_prunes_the_rest() 
         feats, _ = wrapped.eval()(x), full(x)
     for f, i in zip(feats, (1, 3), strict=True):  # a hook on the unpruned model's block: (B, N, C) tokens
         torch.testing.assert_close(f, taps[i].transpose(1, 2).reshape(1, 512, 7, 7))
+
+
+def test_timm_training_checkpoint_loads_through_timms_checkpoint_path(tmp_path) -> None:
+    theirs = timm.create_model("resmlp_12_224", num_classes=10).eval()
+    torch.save({"epoch": 1, "state_dict": theirs.state_dict()}, tmp_path / "checkpoint-1.pth.tar")  # train.py's form
+    ours = timm.create_model(
+        "tokenmix_resmlp_12_224", num_classes=10, checkpoint_path=tmp_path / "checkpoint-1.pth.tar"
+    )
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        torch.testing.assert_close(ours.eval()(x), theirs(x), atol=1e-5, rtol=1e-5)
