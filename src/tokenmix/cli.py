@@ -26,6 +26,7 @@ COMMANDS = {
     "eval": ("eval", "top-1/top-5/loss, per-class accuracy and a confusion matrix of a checkpoint"),
     "bench": ("bench", "speed, MACs and memory, optionally against timm's model with the same weights"),
     "export": ("export", "export to ONNX, TorchScript or an ExportedProgram, with a parity check"),
+    "convert": ("convert", "a checkpoint between tokenmix, timm and official key layouts, to safetensors or a folder"),
     "train-lm": ("train_lm", "train a gMLP, aMLP or Transformer language model (masked or causal) on a text file"),
     "fill-mask": ("fill_mask", "top-k predictions for each [MASK] in a sentence, from a masked-LM run"),
     "generate": ("generate", "sample text from a causal-LM run (temperature, top-k)"),

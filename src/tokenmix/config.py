@@ -92,7 +92,7 @@ BLOCK_PARTS = ("mixer", "norm", "mlp", "layer_scale", "res_scale")
 
 @dataclass(frozen=True)
 class HeadCfg:
-    pool: str = "avg"  # "avg" over positions, "token" takes the first (class) token
+    pool: str = "avg"  # "avg" (or "max") over positions, "token" takes the first (class) token
     feature_norm: Part | None = None  # applied to the last stage's output before pooling (key `norm`)
     norm: Part | None = None  # applied to the pooled vector (key `head.norm`)
     mlp_ratio: float | None = None  # None: a Linear classifier; r: an MLP head of width r*C (ConvFormer)
@@ -197,8 +197,8 @@ def validate(cfg: ModelCfg) -> None:
             raise ConfigError(f"{name} must be in [0, 1), got {value}")
     if cfg.drop_path_schedule not in ("linear", "constant"):
         raise ConfigError(f"drop_path_schedule must be 'linear' or 'constant', got {cfg.drop_path_schedule!r}")
-    if cfg.head.pool not in ("avg", "token"):
-        raise ConfigError(f"head pool must be 'avg' or 'token', got {cfg.head.pool!r}")
+    if cfg.head.pool not in ("avg", "max", "token"):
+        raise ConfigError(f"head pool must be 'avg', 'max' or 'token', got {cfg.head.pool!r}")
     for i, stage in enumerate(cfg.stages):
         _positive(f"stages[{i}].depth", stage.depth)
         _positive(f"stages[{i}].dim", stage.dim)

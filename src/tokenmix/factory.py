@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, ModelCfg
@@ -12,6 +14,9 @@ from .memory_format import ChannelsLast
 from .metaformer import MetaFormer
 from .paper import PaperFacts
 from .registry import Registry
+
+log = logging.getLogger(__name__)
+CLASSIFIER = "head.fc."  # the keys a checkpoint for other classes leaves behind
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 HALF_MEAN, HALF_STD = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
@@ -127,15 +132,24 @@ def create_model(
 ) -> MetaFormer:
     """Build a registered model; optionally load weights.
 
-    checkpoint_path: a .safetensors, .pth/.pt/.bin or (JAX) .npz file in tokenmix, timm or an official release's
-    key format (pickles are opened with weights_only=True); of a training checkpoint its `model` weights, or with
-    use_ema its EMA weights. With img_size other than the checkpoint's, token-grid-sized
-    weights are resized (tokenmix.resize). pretrained: download timm's weights for the same architecture.
+    name: a registered name, or a model folder (tokenmix.folder): a Hub-style or training run folder,
+    `local-dir:PATH` or `hf_hub:org/name`; its weights' own options are the defaults for `options`.
+    checkpoint_path: a .safetensors, .pth/.pt/.bin or (JAX) .npz file (or a folder holding model.safetensors) in
+    tokenmix, timm or an official release's key format (pickles are opened with weights_only=True); of a training
+    checkpoint its `model` weights, or with use_ema its EMA weights. With img_size other than the checkpoint's,
+    token-grid-sized weights are resized (tokenmix.resize); with another num_classes, the classifier is left newly
+    initialised. pretrained: download timm's weights for the same architecture.
     """
+    from .folder import WEIGHTS, is_folder_name
+
+    if is_folder_name(name):
+        return _from_folder(name, pretrained, options)
+    if checkpoint_path is not None and is_folder_name(checkpoint_path):
+        checkpoint_path = str(Path(checkpoint_path) / WEIGHTS)
     entry = MODELS.get(name)
     if use_ema and checkpoint_path is None:
         raise ConfigError("use_ema chooses the EMA weights of a training checkpoint: give checkpoint_path too")
-    cfg, state_dict = model_cfg(name, **options), None
+    cfg, state_dict, new_head = model_cfg(name, **options), None, False
     if checkpoint_path is not None:  # read first: a checkpoint at another resolution can widen token MLPs
         from .checkpoint import read_state_dict, to_tokenmix_keys
         from .counting import meta_model
@@ -144,6 +158,10 @@ def create_model(
         probe = meta_model(cfg)  # the keys and token grids of the model as configured, without its memory
         source = f"checkpoint {checkpoint_path}"
         state_dict = to_tokenmix_keys(read_state_dict(checkpoint_path, probe, use_ema), probe, entry.keymaps, source)
+        new_head = "num_classes" in options and _classifier_differs(state_dict, probe)
+        if new_head:  # fine-tuning onto other classes, as timm does
+            log.warning("%s: classifier is for another class count; a new one for %d classes", source, cfg.num_classes)
+            state_dict = {k: v for k, v in state_dict.items() if not k.startswith(CLASSIFIER)}
         cfg = fit_config(probe, state_dict)
     model = MetaFormer(cfg)
     model.pretrained_cfg = dict(
@@ -163,8 +181,34 @@ def create_model(
         from .checkpoint import load_state_dict_into
         from .resize import fit_weights
 
+        if new_head:
+            state_dict.update({k: v for k, v in model.state_dict().items() if k.startswith(CLASSIFIER)})
         load_state_dict_into(model, fit_weights(model, state_dict), f"checkpoint {checkpoint_path}")
     return model
+
+
+def _classifier_differs(state_dict: dict[str, Any], probe: MetaFormer) -> bool:
+    ours = probe.state_dict()
+    head = [k for k in state_dict if k.startswith(CLASSIFIER)]
+    return any(k not in ours or state_dict[k].shape != ours[k].shape for k in head)
+
+
+def _from_folder(name: str, pretrained: bool, options: dict[str, Any]) -> MetaFormer:
+    from .folder import read_folder
+
+    folder = read_folder(name)
+    arch = _by_timm_name(folder.architecture) if folder.timm_architecture else folder.architecture
+    model = create_model(arch, pretrained, checkpoint_path=str(folder.weights), **{**folder.options, **options})
+    if folder.label_names and len(folder.label_names) == model.num_classes:
+        model.pretrained_cfg["label_names"] = list(folder.label_names)
+    return model
+
+
+def _by_timm_name(timm_name: str) -> str:
+    for name in MODELS.names():
+        if MODELS.get(name).timm_name == timm_name:
+            return name
+    raise ConfigError(f"the model folder is for timm's {timm_name}, which no tokenmix model implements")
 
 
 def load_timm_pretrained(model: MetaFormer, entry: ModelEntry) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.fx._symbolic_trace import is_fx_symbolic_tracing
 from torch.utils.checkpoint import checkpoint
 
 from .config import ConfigError, ModelCfg, StageCfg, validate
@@ -117,6 +118,9 @@ class MetaFormer(nn.Module):
             stages.append(stage)
             grid, layout, in_dim = stage.grid, stage.out_layout, stage_cfg.dim
         self.stages = nn.Sequential(*stages)
+        if len(stages) == 1:  # the taps of a one-stage model are its blocks (timm's feature_info contract)
+            info = self.feature_info[0]
+            self.feature_info = [{**info, "module": f"stages.0.blocks.{b}"} for b in range(len(stages[0].blocks))]
         self.feature_layout = layout
         self.num_features = self.head_hidden_size = in_dim
         feature_norm = cfg.head.feature_norm
@@ -142,6 +146,8 @@ class MetaFormer(nn.Module):
 
     # ---- forward ----------------------------------------------------------------------------------------------
     def check_input(self, x: torch.Tensor) -> None:
+        if is_fx_symbolic_tracing():  # a traced shape has no value to check (torchvision's feature extractor)
+            return
         expected = (
             f"{self.in_chans}×{self.img_size}×{self.img_size}" if self.fixed_input_size else f"{self.in_chans}×H×W"
         )
@@ -168,27 +174,40 @@ class MetaFormer(nn.Module):
         x: torch.Tensor,
         indices: int | list[int] | None = None,
         norm: bool = False,
+        stop_early: bool = False,
         output_fmt: str = "NCHW",
         intermediates_only: bool = False,
-    ) -> list[torch.Tensor] | tuple[torch.Tensor, list[torch.Tensor]]:
+        return_prefix_tokens: bool = False,
+    ) -> list[Any] | tuple[torch.Tensor, list[Any]]:
         """timm's feature-extraction API. Intermediates are the outputs of each stage (hierarchical models) or
-        of each block (one-stage models); `indices` is a count of the last ones or a list of positions."""
+        of each block (one-stage models); `indices` is a count of the last ones or a list of positions.
+
+        norm: the final norm also on the taken taps of the last stage (the others have other widths).
+        stop_early: with intermediates_only, run no further than the last tap taken.
+        return_prefix_tokens: each intermediate as (patch features, class tokens (B, prefix, C))."""
         self.check_input(x)
         taps = self._taps()
         take = _take_indices(len(taps), indices)
+        stop = max(take) + 1 if stop_early and intermediates_only else len(taps)
         x, out = self.stem(x), []
-        for i, (run, layout, grid_fn) in enumerate(taps):
+        for i, (run, layout, grid_fn, in_last_stage) in enumerate(taps[:stop]):
             x = run(x)
             if i in take:
-                y = self.norm(x) if norm and i == len(taps) - 1 else x
-                out.append(_format_intermediate(y, layout, grid_fn(), self.num_prefix_tokens, output_fmt))
+                y = self.norm(x) if norm and in_last_stage else x
+                features = _format_intermediate(y, layout, grid_fn(), self.num_prefix_tokens, output_fmt)
+                out.append(
+                    (features, _prefix_tokens(y, layout, self.num_prefix_tokens)) if return_prefix_tokens else features
+                )
         if intermediates_only:
             return out
         return self.norm(x), out
 
-    def _taps(self) -> list[tuple[Any, str, Any]]:
-        if len(self.stages) > 1:
-            return [(s, s.out_layout, lambda s=s: s.grid) for s in self.stages]
+    def _taps(self) -> list[tuple[Any, str, Any, bool]]:
+        """(run, layout, grid, in the configured last stage) for each tap, in order."""
+        unpruned = len(self.stages) == len(self.cfg.stages)
+        if len(self.cfg.stages) > 1:
+            last = len(self.stages) - 1
+            return [(s, s.out_layout, lambda s=s: s.grid, unpruned and i == last) for i, s in enumerate(self.stages)]
         stage = self.stages[0]
 
         def enter(x: torch.Tensor) -> torch.Tensor:  # the stage's own entry conversion, then its first block
@@ -198,7 +217,42 @@ class MetaFormer(nn.Module):
             return stage.blocks[0](to_layout(x, layout, stage.layout, stage.grid))
 
         runs = [enter] + list(stage.blocks[1:])
-        return [(r, stage.layout, lambda: stage.grid) for r in runs]
+        return [(r, stage.layout, lambda: stage.grid, True) for r in runs]
+
+    def prune_intermediate_layers(
+        self, indices: int | list[int] = 1, prune_norm: bool = False, prune_head: bool = True
+    ) -> list[int]:
+        """Drop the stages (or blocks) after the last tap in `indices`, and optionally the final norm and the
+        classifier (timm's API). Returns the taps as positions counted from the first."""
+        take = sorted(_take_indices(len(self._taps()), indices))
+        keep = take[-1] + 1
+        if len(self.cfg.stages) > 1:
+            self.stages = self.stages[:keep]
+        else:
+            self.stages[0].blocks = self.stages[0].blocks[:keep]
+        if prune_norm:
+            self.norm = nn.Identity()
+        if prune_head:
+            self.reset_classifier(0, "")
+        return take
+
+    def set_input_size(self, img_size: int | tuple[int, int] | None = None, patch_size: Any = None) -> None:
+        """The input size the model checks and reports. A model whose weights are sized by its token grid is
+        refused: create_model(name, img_size=N, checkpoint_path=...) resizes those weights."""
+        if patch_size is not None:
+            raise ValueError("tokenmix models cannot change their patch size after they are built")
+        if img_size is None:
+            return
+        size = _square(img_size)
+        if self.fixed_input_size and size != self.img_size:
+            name = self.pretrained_cfg.get("architecture", "this model")
+            raise ValueError(
+                f"{name} has weights sized by its token grid at {self.img_size} px; to run it at {size} px build it "
+                f"with create_model({name!r}, img_size={size}, checkpoint_path=...), which resizes them"
+            )
+        self.img_size, self.cfg = size, self.cfg.replace(img_size=size)
+        if self.pretrained_cfg:
+            self.pretrained_cfg["input_size"] = (self.in_chans, size, size)
 
     # ---- timm's model API ------------------------------------------------------------------------------------
     def get_classifier(self) -> nn.Module:
@@ -207,8 +261,8 @@ class MetaFormer(nn.Module):
     def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
         """A new classifier for `num_classes` (0: none, forward returns pooled features)."""
         pool = self.head.pool_kind if global_pool is None else global_pool
-        if pool not in ("avg", "token", ""):
-            raise ValueError(f"global_pool must be 'avg', 'token' or '', got {pool!r}")
+        if pool not in ("avg", "max", "token", ""):
+            raise ValueError(f"global_pool must be 'avg', 'max', 'token' or '', got {pool!r}")
         device = next(self.parameters()).device
         old_norm = self.head.norm
         self.num_classes = num_classes
@@ -254,11 +308,33 @@ class MetaFormer(nn.Module):
 
 
 def _take_indices(n: int, indices: int | list[int] | None) -> set[int]:
+    """Tap positions from timm's `indices`: None (all), a count of the last ones, or positions (negative: from
+    the end)."""
     if indices is None:
         return set(range(n))
     if isinstance(indices, int):
+        if not 0 < indices <= n:
+            raise ValueError(f"expected to take 1 to {n} intermediates, got {indices}")
         return set(range(n - indices, n))
+    if not all(-n <= i < n for i in indices):
+        raise ValueError(f"expected intermediate positions in [{-n}, {n - 1}], got {list(indices)}")
     return {i % n for i in indices}
+
+
+def _square(size: int | tuple[int, int] | list[int]) -> int:
+    """An image side from timm's img_size (an int, or an (H, W) pair with H == W)."""
+    if isinstance(size, int):
+        return size
+    if len(size) != 2 or size[0] != size[1]:
+        raise ValueError(f"expected a square image size, got {tuple(size)}")
+    return int(size[0])
+
+
+def _prefix_tokens(x: torch.Tensor, layout: str, prefix: int) -> torch.Tensor:
+    """The class tokens of a token-layout tap, (B, prefix, C); (B, 0, C) where there are none."""
+    if layout == "nlc":
+        return x[:, :prefix]
+    return x.new_zeros(x.shape[0], 0, x.shape[1] if layout == "nchw" else x.shape[-1])
 
 
 def _format_intermediate(

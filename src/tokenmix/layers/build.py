@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.fx._symbolic_trace import is_fx_symbolic_tracing
 
 from ..config import ConfigError, Part
 from ..registry import Registry
@@ -51,7 +52,8 @@ def to_layout(x: torch.Tensor, src: str, dst: str, grid: tuple[int, int] | None 
         return x.permute(0, 2, 3, 1) if dst == "nhwc" else x.flatten(2).transpose(1, 2)
     if src == "nhwc":
         return x.permute(0, 3, 1, 2) if dst == "nchw" else x.flatten(1, 2)
-    if grid is None or x.shape[1] != grid[0] * grid[1]:
+    traced = is_fx_symbolic_tracing()  # a traced shape has no value to check
+    if grid is None or (not traced and x.shape[1] != grid[0] * grid[1]):
         raise ValueError(f"cannot lay {tuple(x.shape)} tokens out on a grid {grid}")
     x = x.unflatten(1, grid)  # (B, H, W, C)
     return x if dst == "nhwc" else x.permute(0, 3, 1, 2)

@@ -23,10 +23,10 @@ def conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
 
 def grid_of(x: torch.Tensor, layout: str) -> tuple[int, int] | None:
     """(H, W) of a spatial tensor; None for a token sequence ("nlc"), which has no grid of its own."""
-    if layout == "nchw":
-        return tuple(x.shape[2:4])
+    if layout == "nchw":  # indexed, not sliced: torch.fx can trace an index of a shape, not iterate one
+        return x.shape[2], x.shape[3]
     if layout == "nhwc":
-        return tuple(x.shape[1:3])
+        return x.shape[1], x.shape[2]
     return None
 
 

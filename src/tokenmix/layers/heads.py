@@ -59,16 +59,17 @@ class ClassifierHead(nn.Module):
             self.fc = MlpClassifier(dim, num_classes, mlp_ratio, mlp_norm_eps, mlp_drop)
 
     def pool(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C) from the last stage's output; pool "" leaves the features unpooled."""
+        """(B, C) from the last stage's output: the mean ("avg") or maximum ("max") over the grid or the patch
+        tokens, or the class token ("token"); pool "" leaves the features unpooled."""
         if self.pool_kind == "token":
             return x[:, 0]
         if self.pool_kind == "":
             return x
-        if self.layout == "nchw":
-            return x.mean((2, 3))
-        if self.layout == "nhwc":
-            return x.mean((1, 2))
-        return x[:, self.num_prefix_tokens :].mean(1)
+        if self.layout == "nlc":
+            x, dims = x[:, self.num_prefix_tokens :], (1,)
+        else:
+            dims = (2, 3) if self.layout == "nchw" else (1, 2)
+        return x.amax(dims) if self.pool_kind == "max" else x.mean(dims)
 
     def forward(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         x = self.drop(self.norm(self.pool(x)))

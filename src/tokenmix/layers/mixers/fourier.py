@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.fx._symbolic_trace import is_fx_symbolic_tracing
 
 from ...registry import MIXERS
 from ..grid import resample_map
@@ -52,13 +53,14 @@ class GlobalFilter(nn.Module):
         self.complex_weight = nn.Parameter(torch.randn(h, w // 2 + 1, dim, 2) * init_std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, H, W, C)
-        dtype, grid = x.dtype, tuple(x.shape[1:3])
-        if grid != self.grid:
-            raise ValueError(f"global filter sized for a {self.grid} grid got {grid}; resize the filter first")
+        if not is_fx_symbolic_tracing() and tuple(x.shape[1:3]) != self.grid:  # a traced shape has no value
+            got = tuple(x.shape[1:3])
+            raise ValueError(f"global filter sized for a {self.grid} grid got {got}; resize the filter first")
+        dtype = x.dtype
         x = _fft_precision(x)
         spectrum = torch.fft.rfft2(x, dim=(1, 2), norm="ortho")
         spectrum = spectrum * torch.view_as_complex(self.complex_weight.to(x.dtype))
-        return torch.fft.irfft2(spectrum, s=grid, dim=(1, 2), norm="ortho").to(dtype)
+        return torch.fft.irfft2(spectrum, s=self.grid, dim=(1, 2), norm="ortho").to(dtype)
 
     def fit_grid(self, saved: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         h, w, c, _ = saved["complex_weight"].shape  # (h, w//2+1, C, 2)

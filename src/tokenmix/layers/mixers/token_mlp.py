@@ -28,7 +28,7 @@ def mix_tokens(linear: nn.Linear, x: torch.Tensor) -> torch.Tensor:
 
 def left_matmul(weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """weight (M, N) @ x (B, N, C) -> (B, M, C), as one batched GEMM with no copies."""
-    return torch.bmm(weight.expand(x.shape[0], *weight.shape), x)
+    return torch.bmm(weight.expand(x.shape[0], -1, -1), x)
 
 
 @MIXERS.decorator("token_mlp")
