@@ -11,10 +11,12 @@ import typing
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import ConfigError
-from ..data.config import DataCfg
+
+if TYPE_CHECKING:
+    from ..data.config import DataCfg
 
 CHOICES = {
     "opt": ("adamw", "sgd"),
@@ -254,4 +256,6 @@ def resumed(saved: dict[str, Any], overrides: dict[str, Any], source: Path) -> T
 
 def data_cfg(cfg: TrainCfg) -> DataCfg:
     """The part of the training config that data loading reads."""
+    from ..data.config import DataCfg  # here: the data package imports torch, `tokenmix train --help` must not
+
     return DataCfg(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(DataCfg)})
