@@ -36,7 +36,7 @@ def test_timm_checkpoint_to_tokenmix_and_back_to_timm(tmp_path: Path, capsys) ->
 
 
 @pytest.mark.parametrize(
-    ("name", "layout"), [("identityformer_s12", "metaformer_official"), ("poolformer_s12", "official")]
+    ("name", "layout"), [("identityformer_s12", "metaformer_official"), ("resmlp_12_224", "official")]
 )
 def test_official_layout_round_trips(name: str, layout: str, tmp_path: Path) -> None:
     model = tokenmix.create_model(name)

@@ -51,7 +51,14 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"checkpoint {args.checkpoint} does not exist")
     meta = read_metadata(args.checkpoint)
     stored = model_options(args.checkpoint, meta, img_size=args.img_size)
-    cfg = DataCfg(args.data, args.data_dir, model=args.name, img_size=stored.get("img_size"), normalize=args.normalize)
+    cfg = DataCfg(  # batch_size: of the training split, which eval does not read
+        args.data,
+        args.data_dir,
+        model=args.name,
+        img_size=stored.get("img_size"),
+        normalize=args.normalize,
+        batch_size=1,
+    )
     batches, data = open_data(cfg)
     check_data_fits(args.checkpoint, stored, data)
     if "mean" in meta:  # the normalisation the weights were trained with wins
