@@ -20,6 +20,17 @@ class ConfigError(ValueError):
     """A config value that cannot work, with what was expected and what came."""
 
 
+def json_config(text: str, source: str) -> dict[str, Any]:
+    """A JSON object of config values (a recipe, a grid), its "_"-prefixed keys (comments, "_doc") dropped."""
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{source} is not valid JSON: {e}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: expected a JSON object, got {type(values).__name__}")
+    return {k: v for k, v in values.items() if not k.startswith("_")}
+
+
 class Args(dict):
     """A part's arguments: a read-only dict (so JSON and dataclasses.asdict see a plain mapping) that hashes.
 

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError
+from ..config import ConfigError, json_config
 
 KEYS = {"model", "model_options", "recipe", "train", "mixers", "vary", "seeds", "baseline"}
 REQUIRED = ("model", "mixers", "seeds")
@@ -115,13 +115,7 @@ def read_grid_file(name_or_path: str) -> dict[str, Any]:
         source = f"preset {name_or_path}"
     else:
         raise ConfigError(f"grid {name_or_path!r}: expected a JSON file or a preset ({', '.join(preset_names())})")
-    try:
-        values = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"grid {source} is not valid JSON: {e}") from None
-    if not isinstance(values, dict):
-        raise ConfigError(f"grid {source}: expected a JSON object, got {type(values).__name__}")
-    return {k: v for k, v in values.items() if not k.startswith("_")}
+    return json_config(text, f"grid {source}")
 
 
 def make_grid(values: dict[str, Any]) -> Grid:

@@ -3,24 +3,17 @@ every checkpoint, so a resumed run neither loses nor repeats a row) and curves.p
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
+from ..train import report as train_report
 from ..train.checkpoints import write_file_atomically
-from ..train.report import write_text
 
 COLUMNS = ("step", "lr", "train_loss", "val_loss", "val_ppl", "tokens_per_s", "elapsed_s")
 
 
 def write_metrics(path: Path, history: list[dict[str, Any]]) -> None:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for row in history:
-        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
-    write_text(path, out.getvalue())
+    train_report.write_metrics(path, history, COLUMNS)
 
 
 def plot_curves(path: Path, history: list[dict[str, Any]], title: str) -> None:

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import ConfigError
+from ..config import ConfigError, json_config
 
 if TYPE_CHECKING:
     from ..data.config import DataCfg
@@ -225,13 +225,7 @@ def load_recipe(name_or_path: str) -> dict[str, Any]:
         if name_or_path not in recipe_names():
             raise ConfigError(f"unknown recipe {name_or_path!r}; known: {', '.join(recipe_names())} (or a .json path)")
         text = resources.files("tokenmix").joinpath("recipes", f"{name_or_path}.json").read_text()
-    try:
-        values = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"recipe {name_or_path} is not valid JSON: {e}") from None
-    if not isinstance(values, dict):
-        raise ConfigError(f"recipe {name_or_path}: expected a JSON object, got {type(values).__name__}")
-    return {k: v for k, v in values.items() if not k.startswith("_")}
+    return json_config(text, f"recipe {name_or_path}")
 
 
 def resolve(recipe: str, overrides: dict[str, Any]) -> TrainCfg:

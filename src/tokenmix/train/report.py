@@ -35,9 +35,10 @@ def write_text(path: Path, text: str) -> None:
     write_file_atomically(path, lambda tmp: tmp.write_text(text))
 
 
-def write_metrics(path: Path, history: list[dict[str, Any]]) -> None:
+def write_metrics(path: Path, history: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS) -> None:
+    """history as CSV, one row per entry, the given columns (floats to 6 significant digits)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, COLUMNS, extrasaction="ignore")
+    writer = csv.DictWriter(out, columns, extrasaction="ignore")
     writer.writeheader()
     for row in history:
         writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
