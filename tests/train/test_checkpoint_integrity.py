@@ -49,7 +49,7 @@ def test_first_non_finite_finds_a_batchnorm_statistic():
 def save(root: Path, step: int) -> Path:
     info = CheckpointInfo(RunState(step=step), 10, 1, {})
     weights = {"model": {"w": torch.full((1000,), float(step))}}
-    return checkpoints.save_checkpoint(root, step, weights, {}, {"optimizer": {}}, info, keep=2)
+    return checkpoints.save_checkpoint(root, step, weights, {}, {"optimizer": {}}, info.to_dict(), keep=2)
 
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
