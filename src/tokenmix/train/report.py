@@ -28,6 +28,7 @@ COLUMNS = (
     "ema_top1",
     "images_per_s",
     "elapsed_s",
+    "wall_s",
 )
 
 
@@ -134,17 +135,24 @@ def warn_skipped(skipped: Sequence[str]) -> None:
 
 
 class Progress:
-    """A tqdm bar over one epoch's steps on stderr (only on a terminal), with running loss, accuracy, img/s."""
+    """One epoch's progress on rank 0, with running loss, accuracy and img/s: a tqdm bar on stderr when stderr
+    is a terminal, else a plain line on stdout every tenth of the epoch (a log file or a pipe gets news while
+    the epoch runs, not only at its end)."""
+
+    LINES_PER_EPOCH = 10
 
     def __init__(self, epoch: int, epochs: int, steps: int, start: int, enabled: bool) -> None:
         from tqdm import tqdm
 
+        self.desc, self.steps, self.step = f"epoch {epoch + 1}/{epochs}", steps, start
+        on_terminal = sys.stderr.isatty()
+        self.plain_every = max(1, steps // self.LINES_PER_EPOCH) if enabled and not on_terminal else 0
         self.bar = tqdm(
             total=steps,
             initial=start,
-            desc=f"epoch {epoch + 1}/{epochs}",
+            desc=self.desc,
             file=sys.stderr,
-            disable=None if enabled else True,  # None: only on a terminal
+            disable=not (enabled and on_terminal),
             leave=False,
             unit="step",
         )
@@ -152,16 +160,21 @@ class Progress:
 
     def update(self, images: int, epoch_sums: Sequence[float]) -> None:
         self.images += images
+        self.step += 1
+        if self.bar.disable and not self.plain_every:
+            return
+        loss, correct, count = epoch_sums
+        stats = dict(
+            loss=f"{loss / max(count, 1):.4f}",
+            acc=f"{100 * correct / max(count, 1):.1f}%",
+            img_s=f"{self.images / max(time.perf_counter() - self.t0, 1e-9):.0f}",
+        )
         if not self.bar.disable:
-            loss, correct, count = epoch_sums
-            rate = self.images / max(time.perf_counter() - self.t0, 1e-9)
-            self.bar.set_postfix(
-                loss=f"{loss / max(count, 1):.4f}",
-                acc=f"{100 * correct / max(count, 1):.1f}%",
-                img_s=f"{rate:.0f}",
-                refresh=False,
-            )
-        self.bar.update(1)
+            self.bar.set_postfix(stats, refresh=False)
+            self.bar.update(1)
+        elif self.step % self.plain_every == 0 and self.step < self.steps:
+            shown = "  ".join(f"{k.replace('_', '/')} {v}" for k, v in stats.items())
+            print(f"{self.desc}  step {self.step}/{self.steps}  {shown}", flush=True)
 
     def close(self) -> None:
         self.bar.close()

@@ -20,6 +20,7 @@ class RunState:
     best_top1: float | None = None  # best test top-1 so far, plain or EMA
     train_time: float = 0.0  # seconds spent in training steps (not evaluation or checkpoints)
     train_images: int = 0  # images seen in that time, all ranks
+    wall_time: float = 0.0  # wall seconds since the trainer started (data loading, evaluation, checkpoints), over resumes
     epoch_sums: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # loss sum, correct, count so far
 
     def to_dict(self) -> dict[str, Any]:
@@ -29,6 +30,7 @@ class RunState:
     def from_dict(cls, values: Any, source: Path) -> RunState:
         """The run state in `values` (a parsed state.json), every field type-checked."""
         expect_object(values, source)
+        values = {**_ADDED_LATER, **values}
         state = cls(**{f.name: expect(values, f.name, _KINDS[f.name], source) for f in dataclasses.fields(cls)})
         state.history, state.epoch_sums = list(state.history), list(state.epoch_sums)
         if state.step < 0:
@@ -67,8 +69,12 @@ _KINDS: dict[str, tuple[type, ...]] = dict(
     best_top1=(int, float, type(None)),
     train_time=(int, float),
     train_images=(int,),
+    wall_time=(int, float),
     epoch_sums=(list,),
 )
+
+# fields that checkpoints of earlier versions lack, with the value such a checkpoint means
+_ADDED_LATER: dict[str, Any] = dict(wall_time=0.0)
 
 
 def _is(value: Any, kinds: tuple[type, ...]) -> bool:

@@ -74,6 +74,7 @@ class Trainer:
         resume: Path | None = None,
         stop: StopRequest | None = None,
     ) -> None:
+        self._wall_start, self._wall_before = time.perf_counter(), 0.0  # this segment's clock, earlier segments
         self.cfg, self.run_dir, self.dist = cfg, run_dir, info
         self.device = info.device
         self.batches, self.data = open_data(data_cfg(cfg), Shard(info.rank, info.world))  # fails early on bad data
@@ -292,6 +293,9 @@ class Trainer:
         bar.close()
         self._add_time(clock)
 
+    def _wall(self) -> float:
+        return self._wall_before + time.perf_counter() - self._wall_start
+
     def _add_time(self, since: float) -> float:
         now = time.perf_counter()
         self.state.train_time += now - since
@@ -337,6 +341,7 @@ class Trainer:
             ema_top1=ema_top1,
             images_per_s=state.train_images / max(state.train_time, 1e-9),
             elapsed_s=state.train_time,
+            wall_s=self._wall(),
         )
         state.history.append(row)
         state.best_top1 = max(state.best_top1 or 0.0, test.top1_pct, ema_top1 or 0.0)
@@ -394,7 +399,7 @@ class Trainer:
             return
         if self.scaler is not None:
             state["scaler"] = self.scaler.state_dict()
-        run = dataclasses.replace(self.state, epoch_sums=sums)
+        run = dataclasses.replace(self.state, epoch_sums=sums, wall_time=self._wall())
         info = CheckpointInfo(run, self.steps_per_epoch, self.dist.world, self.cfg.to_dict())
         root = self.run_dir / "checkpoints"
         checkpoints.save_checkpoint(
@@ -417,6 +422,7 @@ class Trainer:
         if not self.dist.is_main:
             run_state.epoch_sums = [0.0, 0.0, 0.0]  # rank 0 carries the sums of all ranks
         self.state, self._saved_step = run_state, run_state.step
+        self._wall_before = run_state.wall_time
         self._print(f"resumed from {ckpt} at step {run_state.step}")
 
     def _load_training_state(self, state: dict[str, Any], path: Path) -> None:
@@ -457,6 +463,7 @@ class Trainer:
             final_ema_top1=final.get("ema_top1"),
             best_top1=state.best_top1,
             train_time_s=state.train_time,
+            wall_time_s=self._wall(),
             images_per_s=state.train_images / max(state.train_time, 1e-9),
             params=sum(p.numel() for p in self.model.parameters()),
             world=self.dist.world,
