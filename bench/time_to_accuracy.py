@@ -66,7 +66,8 @@ def rows_of(run: Path, seed: int) -> list[dict]:
             dict(
                 seed=seed,
                 epoch=int(r["epoch"]),
-                minutes=(float(r["wall_s"]) + outside) / 60,
+                # runs from before the wall_s column have only their training time (an under-estimate)
+                minutes=(float(r.get("wall_s") or r["elapsed_s"]) + outside) / 60,
                 test_top1=float(r["test_top1"]),
                 ema_top1=float(ema) if ema else None,
                 reported_top1=top1,
