@@ -10,6 +10,7 @@ from torch import nn
 from ...config import StageCfg
 from ...registry import BLOCKS, MIXERS, MLPS, NORMS
 from ..build import build
+from ..depthwise import DepthwiseConv2d
 from ..fold import fold_norm_into
 from .base import Block, drop_path_or_identity, residual_add
 
@@ -28,7 +29,7 @@ class SparseMlpBlock(Block):
         dim, layout = ctx["dim"], ctx["layout"]
         self.norm1 = nn.BatchNorm2d(dim)
         self.act1 = nn.GELU()
-        self.dwconv = nn.Conv2d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim, bias=False)
+        self.dwconv = DepthwiseConv2d(dim, kernel_size, bias=False, padding=kernel_size // 2)
         self.token_mixer = build(MIXERS, stage.mixer, **ctx)
         self.drop_path1 = drop_path_or_identity(drop_path)
         self.norm2 = build(NORMS, stage.norm, dim=dim, layout=layout)

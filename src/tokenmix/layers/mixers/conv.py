@@ -7,10 +7,11 @@ from torch import nn
 
 from ...registry import MIXERS
 from ..acts import make_act
+from ..depthwise import DepthwiseConv2d
 
 
 @MIXERS.decorator("dwconv")
-class DepthwiseConv(nn.Conv2d):
+class DepthwiseConv(DepthwiseConv2d):
     """A depthwise k x k convolution with "same" padding: ConvMixer's spatial mixing (Trockman & Kolter 2022).
 
     padding="same" and k // 2 differ for even k; the official code and timm use "same".
@@ -19,7 +20,7 @@ class DepthwiseConv(nn.Conv2d):
     layout = "nchw"
 
     def __init__(self, dim: int, kernel_size: int = 9, bias: bool = True) -> None:
-        super().__init__(dim, dim, kernel_size, groups=dim, padding="same", bias=bias)
+        super().__init__(dim, kernel_size, bias=bias, padding="same")
 
 
 @MIXERS.decorator("sepconv")
@@ -46,7 +47,7 @@ class SepConv(nn.Module):
         self.pwconv1 = nn.Conv2d(dim, hidden, 1, bias=bias)
         self.act1 = make_act(act)
         padding = kernel_size // 2
-        self.dwconv = nn.Conv2d(hidden, hidden, kernel_size, padding=padding, groups=hidden, bias=bias)
+        self.dwconv = DepthwiseConv2d(hidden, kernel_size, bias=bias, padding=padding)
         self.pwconv2 = nn.Conv2d(hidden, dim, 1, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
