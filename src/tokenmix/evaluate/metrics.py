@@ -45,7 +45,10 @@ def evaluate(
     device: torch.device,
     autocast: torch.autocast | None = None,
     memory_format: torch.memory_format = torch.contiguous_format,
+    hflip: bool = False,
 ) -> Counts:
+    """Sums over `batches`; with `hflip`, each image's logits are the mean of its own and its mirror image's
+    (test-time augmentation, as in cifar10-airbench)."""
     was_training = model.training
     model.eval()
     loss_sum, top1, top5, count = 0.0, 0, 0, 0
@@ -54,8 +57,9 @@ def evaluate(
     for x, y in batches:
         x, y = x.to(device, memory_format=memory_format), y.to(device)
         with autocast or nullcontext():
-            logits = model(x)
-        logits = logits.float()
+            logits = model(x).float()
+            if hflip:
+                logits = (logits + model(x.flip(-1)).float()) / 2
         loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
         topk = logits.topk(k, dim=1).indices  # (B, k)
         top1 += (topk[:, 0] == y).sum().item()

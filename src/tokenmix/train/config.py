@@ -74,6 +74,7 @@ class TrainCfg:
     threads: int | None = None  # torch.set_num_threads; None: leave torch's default
     workers: int = 0  # image folders: DataLoader worker processes
     eval_batch_size: int = 256
+    eval_hflip: bool = False  # test-time augmentation: average each test image's logits with its mirror's
     checkpoint_every: int = 0  # optimizer steps between checkpoints; 0: at the end of every epoch only
     keep_checkpoints: int = 2
     progress: bool = True  # tqdm bar on stderr (rank 0, only when stderr is a terminal)
@@ -92,6 +93,7 @@ RESUME_MAY_CHANGE = {
     "progress",
     "workers",
     "eval_batch_size",
+    "eval_hflip",
     "keep_checkpoints",
     "download",
     "data_dir",

@@ -320,6 +320,7 @@ class Trainer:
             self.device,
             autocast(self.device, self.amp),
             self.memory_format,
+            hflip=self.cfg.eval_hflip,
         )
         loss_sum, top1, top5, count = all_sum([counts.loss_sum, counts.top1, counts.top5, counts.count], self.dist)
         return Counts(loss_sum, int(top1), int(top5), int(count), counts.confusion)
