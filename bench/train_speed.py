@@ -10,7 +10,7 @@ timed). Three variants per model:
 - timm default: timm's model as a user gets it: eager, fp32, NCHW, torch.optim.AdamW with its defaults;
 - timm switched: timm's model with our switches: bf16 autocast and our memory format for the model;
 - ours: tokenmix's model as `tokenmix train` runs it with those switches: bf16 autocast, the memory format,
-  fused AdamW (train/trainer.py `_build_optimizer`).
+  fused AdamW (train/trainer.py `_build_optimizer`), and its parts' own kernels (layers/depthwise.py).
 The memory format is channels_last for ConvMixer (what recipe cifar10-fast sets), NCHW for the others.
 
 The ratios are computed within each round (median [min-max] over rounds). "ceiling" is the share of the CPU's

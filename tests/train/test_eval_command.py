@@ -32,3 +32,16 @@ def test_eval_reports_the_training_runs_accuracy_and_writes_a_confusion_png(fini
     png = (tmp_path / "eval" / "confusion.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads((tmp_path / "eval" / "eval.json").read_text())["top1"] == result["top1"]
+
+
+def test_eval_runs_in_the_checkpoints_amp_and_can_average_mirror_images(finished_run, capsys):
+    """The stored amp (this run trained in full precision) is eval's default; --amp bf16 and --hflip change
+    what is computed, so the loss moves while the images counted stay the same."""
+    args = ("eval", "mixer_digits", "--checkpoint", finished_run / "model.safetensors", "--data", "digits")
+    plain = json.loads(in_process(capsys, *args)[1])
+    bf16 = json.loads(in_process(capsys, *args, "--amp", "bf16")[1])
+    mirrored = json.loads(in_process(capsys, *args, "--hflip")[1])
+    assert (plain["amp"], bf16["amp"], mirrored["hflip"]) == ("none", "bf16", True)
+    assert plain["images"] == bf16["images"] == mirrored["images"] == 360
+    assert abs(bf16["loss"] - plain["loss"]) < 0.05 * plain["loss"]  # bf16 rounding only
+    assert bf16["loss"] != plain["loss"] and mirrored["loss"] != plain["loss"]

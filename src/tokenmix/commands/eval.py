@@ -30,6 +30,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="mean/std when the checkpoint does not store them",
     )
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument(
+        "--amp",
+        default="checkpoint",
+        choices=("checkpoint", "none", "bf16", "auto"),
+        help="mixed precision: as the checkpoint was trained (its stored amp, else none), none, bf16, or auto "
+        "(bf16 where the hardware has it)",
+    )
+    parser.add_argument("--hflip", action="store_true", help="average each image's logits with its mirror image's")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--output", type=Path, help="directory for eval.json and confusion.png")
 
@@ -41,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluate import evaluate
     from ..evaluate.confusion import plot_confusion
     from ..factory import MODELS, create_model
+    from ..memory_format import preferred_memory_format
     from ..train.distributed import pick_device
+    from ..train.runtime import amp_dtype, autocast
 
     check_output(args.output)  # before any work: a refusal after minutes of evaluation helps no one
     if args.batch_size < 1:
@@ -72,7 +82,18 @@ def run(args: argparse.Namespace) -> int:
         in_chans=data.in_chans,
         img_size=data.img_size,
     )
-    counts = evaluate(model.to(device), batches.test_batches(args.batch_size), data.num_classes, device)
+    # the trainer's evaluation runs in its amp and memory format: the same here, or eval runs several times slower
+    amp = stored_amp(meta, device) if args.amp == "checkpoint" else args.amp
+    fmt = preferred_memory_format(model, device, training=False)
+    counts = evaluate(
+        model.to(device, memory_format=fmt),
+        batches.test_batches(args.batch_size),
+        data.num_classes,
+        device,
+        autocast(device, amp_dtype(amp, device)),
+        fmt,
+        hflip=args.hflip,
+    )
     skipped = sorted(getattr(batches, "test_skipped", ()))
     if skipped:
         shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
@@ -84,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
         data=data.name,
         images=counts.count,
         skipped=len(skipped),
+        amp=amp,
+        hflip=args.hflip,
         top1=counts.top1_pct,
         top5=counts.top5_pct,
         loss=counts.loss,
@@ -97,6 +120,15 @@ def run(args: argparse.Namespace) -> int:
         (args.output / "eval.json").write_text(text + "\n")
         plot_confusion(args.output / "confusion.png", counts.confusion, classes)
     return 0
+
+
+def stored_amp(meta: dict, device) -> str:
+    """The amp the checkpoint was trained with (none when it does not say); fp16 (a CUDA GradScaler's) runs
+    in full precision off CUDA."""
+    amp = meta.get("amp", "none")
+    if amp not in ("none", "bf16", "fp16"):
+        raise ValueError(f"checkpoint metadata amp is {amp!r}; expected none, bf16 or fp16")
+    return "none" if amp == "fp16" and device.type != "cuda" else amp
 
 
 def check_output(output: Path | None) -> None:

@@ -366,6 +366,7 @@ class Trainer:
             mean=json.dumps(d.mean),
             std=json.dumps(d.std),
             classes=json.dumps(list(d.classes)),
+            amp={None: "none", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.amp],
         )
 
     def _rng_state(self) -> dict[str, Any]:
