@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from ..data.config import DataCfg
 
 CHOICES = {
-    "opt": ("adamw", "sgd"),
     "sched": ("cosine", "constant"),
     "amp": ("none", "bf16", "fp16", "auto"),
     "normalize": ("data", "model"),
@@ -38,14 +37,16 @@ class TrainCfg:
     img_size: int | None = None  # None: the data set's size (in memory) or 224 (image folders)
     in_chans: int | None = None  # None: the data set's; set it to assert what the data must have
     model_options: dict[str, Any] = dataclasses.field(default_factory=dict)  # passed to the model's variant
+    init_from: str | None = None  # fine-tuning: weights to start from (file or folder); other classes: new head
     # optimisation
     epochs: int = 30
     batch_size: int = 64  # global, over all ranks and accumulation steps
     grad_accum: int = 1  # micro-batches per optimizer step
-    opt: str = "adamw"
+    opt: str = "adamw"  # adamw, sgd (Nesterov momentum) or any other timm optimizer (timm.optim.list_optimizers)
     lr: float = 2e-3  # peak learning rate, after warm-up
     weight_decay: float = 0.05  # not applied to norms, biases, position embeddings (model.no_weight_decay())
     momentum: float = 0.9  # SGD only
+    layer_decay: float | None = None  # timm's layer-wise LR decay (e.g. 0.75 for fine-tuning); None: off
     sched: str = "cosine"
     warmup_epochs: float = 1.0
     warmup_lr: float = 1e-6
@@ -98,6 +99,7 @@ RESUME_MAY_CHANGE = {
     "download",
     "data_dir",
     "collective_timeout",
+    "init_from",  # read at the start only: a resumed run's weights come from its checkpoint
 }
 
 
@@ -168,6 +170,9 @@ def validate(cfg: TrainCfg) -> None:
     for key, choices in CHOICES.items():
         if getattr(cfg, key) not in choices:
             raise ConfigError(f"{key} must be one of {', '.join(choices)}; got {getattr(cfg, key)!r}")
+    validate_opt(cfg.opt)
+    if cfg.layer_decay is not None and not 0 < cfg.layer_decay <= 1:
+        raise ConfigError(f"layer_decay must be in (0, 1] or none, got {cfg.layer_decay}")
     for key in ("epochs", "batch_size", "grad_accum", "eval_batch_size", "keep_checkpoints"):
         if getattr(cfg, key) < 1:
             raise ConfigError(f"{key} must be >= 1, got {getattr(cfg, key)}")
@@ -209,6 +214,19 @@ def validate(cfg: TrainCfg) -> None:
             raise ConfigError(f"{key} must be >= 1 or none, got {value}")
     if cfg.batch_size % cfg.grad_accum:
         raise ConfigError(f"batch_size {cfg.batch_size} is not divisible by grad_accum {cfg.grad_accum}")
+
+
+def validate_opt(opt: str) -> None:
+    """adamw and sgd, or a name timm's optimizer factory knows (timm is imported only for those)."""
+    if opt in ("adamw", "sgd"):
+        return
+    from timm.optim import list_optimizers
+
+    known = list_optimizers()
+    if opt not in known:
+        close = [name for name in known if name.startswith(opt[:3])][:8]
+        hint = f" (close: {', '.join(close)})" if close else ""
+        raise ConfigError(f"opt must be adamw, sgd or a timm optimizer (timm.optim.list_optimizers()); got {opt!r}{hint}")
 
 
 # ---- recipes ---------------------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ class Trainer:
             )
         self.steps_per_epoch = self.batches.steps_per_epoch
         self.total_steps = cfg.epochs * self.steps_per_epoch
-        self.model = self._build_model()
+        self.model = self._build_model(init=resume is None)
         self.amp = amp_dtype(cfg.amp, self.device)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp == torch.float16 else None
         self.optimizer, self.scheduler = self._build_optimizer()
@@ -99,10 +99,11 @@ class Trainer:
             self._load(resume)
 
     # ---- construction --------------------------------------------------------------------------------------
-    def _build_model(self) -> nn.Module:
+    def _build_model(self, init: bool) -> nn.Module:
         cfg, data = self.cfg, self.data
         model = create_model(
             cfg.model,
+            checkpoint_path=cfg.init_from if init else None,  # fine-tuning; a resumed run loads its checkpoint
             num_classes=data.num_classes,
             in_chans=data.in_chans,
             img_size=data.img_size,
@@ -121,8 +122,10 @@ class Trainer:
         # filter_bias_and_bn: 1-d tensors (norms, biases, scales) and model.no_weight_decay() get no decay
         # fused AdamW: one kernel over all parameters instead of ~10 per tensor (torch's CPU default is the
         # per-tensor loop); same update to float rounding (tests/train/test_optimizer.py)
-        kwargs = dict(momentum=cfg.momentum, nesterov=True) if cfg.opt == "sgd" else dict(fused=True)
-        optimizer = create_optimizer_v2(self.model, opt=cfg.opt, lr=cfg.lr, weight_decay=cfg.weight_decay, **kwargs)
+        kwargs = {"sgd": dict(momentum=cfg.momentum, nesterov=True), "adamw": dict(fused=True)}.get(cfg.opt, {})
+        optimizer = create_optimizer_v2(
+            self.model, opt=cfg.opt, lr=cfg.lr, weight_decay=cfg.weight_decay, layer_decay=cfg.layer_decay, **kwargs
+        )
         # at most half the run warms up, so a run no longer than its warm-up still decays the learning rate
         warmup = min(round(cfg.warmup_epochs * self.steps_per_epoch), self.total_steps // 2)
         scheduler = CosineLRScheduler(
