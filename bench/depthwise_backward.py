@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -56,12 +57,13 @@ def main() -> None:
         g = torch.randn(128, 256, h, h).to(memory_format=cl)
         w = torch.randn(256, 1, 5, 5)
         xb, gb, wb = x.bfloat16(), g.bfloat16(), w.bfloat16()
-        row = [
-            ms(lambda: conv2d_input(xb.shape, wb, gb, padding=2, groups=256), args.repeats),
-            ms(lambda: input_grad_as_forward(gb, wb), args.repeats),
-            ms(lambda: weight_grad(xb, gb, 5), args.repeats),
-            ms(lambda: weight_grad(x, g, 5), args.repeats),
+        calls = [
+            partial(conv2d_input, xb.shape, wb, gb, padding=2, groups=256),
+            partial(input_grad_as_forward, gb, wb),
+            partial(weight_grad, xb, gb, 5),
+            partial(weight_grad, x, g, 5),
         ]
+        row = [ms(call, args.repeats) for call in calls]
         print(f"| {h}x{h} | " + " | ".join(f"{v:.1f} ms" for v in row) + " |", flush=True)
 
 

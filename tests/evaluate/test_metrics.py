@@ -16,7 +16,9 @@ def _left_minus_right() -> nn.Module:
     left = torch.zeros(1, 4, 4, dtype=torch.float64)
     left[..., :2] = 1 / 8
     with torch.no_grad():
-        model[1].weight.copy_(torch.cat([(left - left.flip(-1)).flatten()[None], (left.flip(-1) - left).flatten()[None]]))
+        model[1].weight.copy_(
+            torch.cat([(left - left.flip(-1)).flatten()[None], (left.flip(-1) - left).flatten()[None]])
+        )
     return model
 
 
@@ -32,8 +34,12 @@ def test_hflip_averages_each_image_with_its_mirror():
 
     logits = model(x)
     assert plain.top1 == (logits.argmax(1) == y).sum().item()
-    assert abs(plain.loss_sum - F.cross_entropy(logits, y, reduction="sum").item()) < 1e-5  # evaluate sums float32 logits
+    assert (
+        abs(plain.loss_sum - F.cross_entropy(logits, y, reduction="sum").item()) < 1e-5
+    )  # evaluate sums float32 logits
     averaged = (logits + model(x.flip(-1))) / 2  # independent of evaluate: the definition
-    assert abs(mirrored.loss_sum - F.cross_entropy(averaged, y, reduction="sum").item()) < 1e-5  # evaluate sums float32 logits
+    assert (
+        abs(mirrored.loss_sum - F.cross_entropy(averaged, y, reduction="sum").item()) < 1e-5
+    )  # evaluate sums float32 logits
     assert torch.allclose(averaged[:, 0], averaged[:, 1])  # this model's mirror average ties the classes
     assert mirrored.loss_sum != plain.loss_sum

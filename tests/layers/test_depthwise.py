@@ -52,7 +52,7 @@ def test_float64_gradients_equal_torch(channels, kernel, side, padding, bias, ch
     torch.testing.assert_close(out, out_ref, rtol=0, atol=1e-12)
     torch.testing.assert_close(gx, gx_ref, rtol=0, atol=1e-12)
     assert len(gp) == len(gp_ref) == (2 if bias else 1)
-    for a, b in zip(gp, gp_ref):
+    for a, b in zip(gp, gp_ref, strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-11)
 
 
@@ -68,7 +68,7 @@ def test_bf16_autocast_gradients_close_to_float64():
     scale = lambda t: t.abs().max().item()  # noqa: E731
     assert (out.double() - exact[0]).abs().max() < 0.02 * scale(exact[0])
     assert (gx.double() - exact[1]).abs().max() < 0.02 * scale(exact[1])
-    for a, b in zip(gp, exact[2]):
+    for a, b in zip(gp, exact[2], strict=True):
         assert (a.double() - b).abs().max() < 0.02 * scale(b)
 
 
@@ -87,7 +87,7 @@ def test_other_shapes_use_torch_backward_and_stay_correct(make):
     x, g = torch.randn(2, 4, 6, 6, dtype=torch.float64), None
     out = conv(x)
     g = torch.randn_like(out)
-    for a, b in zip(_grads(conv, x, g)[2], _grads(ref, x, g)[2]):
+    for a, b in zip(_grads(conv, x, g)[2], _grads(ref, x, g)[2], strict=True):
         torch.testing.assert_close(a, b)
 
 

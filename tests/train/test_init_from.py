@@ -14,7 +14,8 @@ from tokenmix.checkpoint import save_weights
 from tokenmix.config import ConfigError
 from tokenmix.train.config import make_cfg
 
-from .util import last_line, tokenmix as run_tokenmix, weights
+from .util import last_line, weights
+from .util import tokenmix as run_tokenmix
 
 
 @pytest.fixture(scope="module")

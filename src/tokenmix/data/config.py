@@ -13,7 +13,7 @@ class DataCfg:
     data_dir: str | None = None  # directory (or .npz file) of the data set
     download: bool = False  # cifar10/100: fetch the archive when the directory lacks it
     model: str = "convmixer_digits"  # the model's mean/std and interpolation when normalize="model"
-    img_size: int | None = None  # None: the data set's size (in memory) or 224 (image folders)
+    img_size: int | None = None  # None: the data set's (image folders: median shorter side, at most the model's)
     in_chans: int | None = None  # None: the data set's; set it to assert what the data must have
     normalize: str = "data"  # "data": the training set's mean/std; "model": the model's
     batch_size: int = 64  # global, over all ranks

@@ -13,6 +13,7 @@ mid-epoch repeats it exactly, with or without worker processes.
 from __future__ import annotations
 
 import random
+import statistics
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,6 +59,19 @@ def split_dirs(root: str | Path | None) -> tuple[Path, Path]:
     if not (root / "train").is_dir() or test is None:
         raise ValueError(f"image folder {root}: expected sub-folders train/ and val/ (or test/)")
     return root / "train", test
+
+
+def typical_side(samples: list[tuple[Path, int]], limit: int, probe: int = 64) -> int:
+    """The median shorter side of up to `probe` images spread over `samples` (headers only, no decode), at most
+    `limit`: 64-px photos then train at 64 px, not blown up to a model's 224 (14x the pixels)."""
+    sides = []
+    for path, _ in samples[:: max(1, len(samples) // probe)][:probe]:
+        try:
+            with Image.open(path) as image:
+                sides.append(min(image.size))
+        except (OSError, ValueError, Image.DecompressionBombError):
+            continue  # an unreadable file is the loader's to report
+    return min(limit, int(statistics.median(sides))) if sides else limit
 
 
 def decode(path: Path) -> Image.Image | None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..factory import MODELS
+from ..factory import MODELS, model_cfg
 from . import DATA_SETS, ArrayBatches, FolderBatches, Shard, load_arrays
 from .config import DataCfg
+from .imagefolder import typical_side
 
 
 @dataclass(frozen=True)
@@ -74,15 +75,16 @@ def _open_folder(cfg: DataCfg, shard: Shard | None) -> tuple[FolderBatches, Data
     from timm.data import create_transform
 
     check_channels(cfg, "imagefolder", 3)  # every image is converted to RGB
-    img_size = cfg.img_size or 224
+    batches = FolderBatches(cfg.data_dir, None, None, cfg.batch_size, cfg.seed, cfg.workers, shard)
+    # None: the images' own size, up to the model's (smaller photos are not upsampled to 224)
+    img_size = cfg.img_size or typical_side(batches.train.samples, limit=model_cfg(cfg.model).img_size)
     mean, std = model_mean_std(cfg.model, 3)  # "data": statistics of a folder would need a pass over it
     data_cfg = MODELS.get(cfg.model).data_cfg
     common = dict(input_size=(3, img_size, img_size), mean=mean, std=std, interpolation=data_cfg["interpolation"])
-    train_tf = create_transform(
+    batches.train.transform = create_transform(
         is_training=True, auto_augment=cfg.auto_augment, re_prob=cfg.reprob, hflip=cfg.hflip, **common
     )
-    test_tf = create_transform(is_training=False, crop_pct=data_cfg["crop_pct"], **common)
-    batches = FolderBatches(cfg.data_dir, train_tf, test_tf, cfg.batch_size, cfg.seed, cfg.workers, shard)
+    batches.test.transform = create_transform(is_training=False, crop_pct=data_cfg["crop_pct"], **common)
     info = DataInfo(
         "imagefolder",
         len(batches.classes),

@@ -34,7 +34,7 @@ class TrainCfg:
     data: str = "digits"  # digits, cifar10, cifar100, fashion_mnist, npz, imagefolder
     data_dir: str | None = None  # directory (or .npz file) of the data set; fashion_mnist has a default
     download: bool = False  # cifar10/100: fetch the archive when the directory lacks it
-    img_size: int | None = None  # None: the data set's size (in memory) or 224 (image folders)
+    img_size: int | None = None  # None: the data set's (image folders: median shorter side, at most the model's)
     in_chans: int | None = None  # None: the data set's; set it to assert what the data must have
     model_options: dict[str, Any] = dataclasses.field(default_factory=dict)  # passed to the model's variant
     init_from: str | None = None  # fine-tuning: weights to start from (file or folder); other classes: new head
@@ -226,7 +226,9 @@ def validate_opt(opt: str) -> None:
     if opt not in known:
         close = [name for name in known if name.startswith(opt[:3])][:8]
         hint = f" (close: {', '.join(close)})" if close else ""
-        raise ConfigError(f"opt must be adamw, sgd or a timm optimizer (timm.optim.list_optimizers()); got {opt!r}{hint}")
+        raise ConfigError(
+            f"opt must be adamw, sgd or a timm optimizer (timm.optim.list_optimizers()); got {opt!r}{hint}"
+        )
 
 
 # ---- recipes ---------------------------------------------------------------------------------------------

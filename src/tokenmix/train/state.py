@@ -20,7 +20,7 @@ class RunState:
     best_top1: float | None = None  # best test top-1 so far, plain or EMA
     train_time: float = 0.0  # seconds spent in training steps (not evaluation or checkpoints)
     train_images: int = 0  # images seen in that time, all ranks
-    wall_time: float = 0.0  # wall seconds since the trainer started (data loading, evaluation, checkpoints), over resumes
+    wall_time: float = 0.0  # wall seconds of the trainer (loading, evaluation, checkpoints too), over resumes
     epoch_sums: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # loss sum, correct, count so far
 
     def to_dict(self) -> dict[str, Any]:
