@@ -74,25 +74,58 @@ def plot_curves(path: Path, history: list[dict[str, Any]]) -> None:
     plt.close(fig)
 
 
-class TensorBoard:
-    """Scalars to run/tb when tensorboard is importable; otherwise nothing (it is an optional extra)."""
+# epoch-row columns as TensorBoard tags, grouped so that each panel compares like with like
+EPOCH_TAGS = {
+    "train_loss": "loss/train",
+    "test_loss": "loss/test",
+    "train_top1": "top1/train",
+    "test_top1": "top1/test",
+    "ema_top1": "top1/test_ema",
+    "test_top5": "top5/test",
+    "lr": "opt/lr",
+    "images_per_s": "speed/images_per_s",
+    "wall_s": "time/wall_s",
+}
+HPARAMS = ("model", "data", "epochs", "batch_size", "opt", "lr", "weight_decay", "smoothing", "drop_path", "seed")
 
-    def __init__(self, log_dir: Path, purge_step: int | None) -> None:
+
+class TensorBoard:
+    """Events in run/tb when tensorboard is installed (an optional extra; without it, one line says so): every
+    optimizer step's loss and learning rate, each epoch's row under grouped tags, and the run's hyper-parameters
+    with its final accuracy (the HPARAMS tab)."""
+
+    def __init__(self, log_dir: Path, resumed_at: int | None) -> None:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             self.writer = None
+            print("note: tensorboard is not installed, so no tb/ events (pip install 'tokenmix[tb]')", flush=True)
             return
-        # purge_step drops events a killed run wrote after its last checkpoint
-        self.writer = SummaryWriter(str(log_dir), purge_step=purge_step)
+        # a resumed run drops what a killed run wrote after its last checkpoint (at step resumed_at) and keeps
+        # that step's own points
+        purge = None if resumed_at is None else resumed_at + 1
+        self.writer = SummaryWriter(str(log_dir), purge_step=purge)
 
-    def scalars(self, values: dict[str, Any], step: int) -> None:
+    def step(self, step: int, loss: float, lr: float) -> None:
+        """One optimizer step (rank 0's batch under DDP)."""
+        if self.writer is not None:
+            self.writer.add_scalar("step/train_loss", loss, step)
+            self.writer.add_scalar("step/lr", lr, step)
+
+    def epoch(self, row: dict[str, Any], step: int) -> None:
         if self.writer is None:
             return
-        for key, value in values.items():
-            if isinstance(value, (int, float)) and key not in ("epoch", "step"):
-                self.writer.add_scalar(key, value, step)
+        for key, tag in EPOCH_TAGS.items():
+            if isinstance(row.get(key), (int, float)):
+                self.writer.add_scalar(tag, row[key], step)
         self.writer.flush()
+
+    def hparams(self, cfg: Any, summary: dict[str, Any]) -> None:
+        if self.writer is None:
+            return
+        values = {k: getattr(cfg, k) for k in HPARAMS}
+        metrics = {f"final/{k}": summary[k] for k in ("final_top1", "final_loss") if summary.get(k) is not None}
+        self.writer.add_hparams(values, metrics, run_name="hparams")
 
     def close(self) -> None:
         if self.writer is not None:

@@ -95,6 +95,7 @@ class Trainer:
         self.state = RunState()  # epoch_sums: this rank's share until a checkpoint sums them over ranks
         self.stop = stop or StopRequest()  # entered by fit, or earlier by whoever started the run
         self._saved_step: int | None = None
+        self.last_loss = float("nan")  # the latest optimizer step's training loss (this rank's batch)
         if resume is not None:
             self._load(resume)
 
@@ -211,6 +212,7 @@ class Trainer:
                 f"no update was made; {self._last_good()}"
             )
         self._optimizer_step()
+        self.last_loss = loss_sum / len(y)  # this rank's
         self.state.step += 1
         if self.ema is not None:
             self.ema.update(self.model, self.state.step)
@@ -257,14 +259,14 @@ class Trainer:
 
     def _fit(self) -> dict[str, Any]:
         step = self.state.step
-        tb = report.TensorBoard(self.run_dir / "tb", purge_step=step or None) if self.dist.is_main else None
+        tb = report.TensorBoard(self.run_dir / "tb", resumed_at=step or None) if self.dist.is_main else None
         try:
             with self.stop:
                 for epoch in range(step // self.steps_per_epoch, self.cfg.epochs):
-                    self._train_epoch(epoch, start_step=self.state.step - epoch * self.steps_per_epoch)
+                    self._train_epoch(epoch, self.state.step - epoch * self.steps_per_epoch, tb)
                     row = self._end_epoch(epoch)
                     if tb is not None:
-                        tb.scalars(row, self.state.step)
+                        tb.epoch(row, self.state.step)
                     self.save_checkpoint()
                     self._print(report.epoch_line(row, self.cfg.epochs))
                     if self.dist.is_main:
@@ -272,17 +274,22 @@ class Trainer:
                     signum = self._stop_asked()
                     if signum:
                         self._interrupt(signum)
-                return self.finish()
+                summary = self.finish()
+                if tb is not None:
+                    tb.hparams(self.cfg, summary)
+                return summary
         finally:
             if tb is not None:
                 tb.close()
 
-    def _train_epoch(self, epoch: int, start_step: int) -> None:
+    def _train_epoch(self, epoch: int, start_step: int, tb: report.TensorBoard | None) -> None:
         show = self.dist.is_main and self.cfg.progress
         bar = report.Progress(epoch, self.cfg.epochs, self.steps_per_epoch, start_step, show)
         clock = time.perf_counter()
         for step_in_epoch, x, y in self.batches.train_epoch(epoch, start_step):
             self.train_step(epoch, step_in_epoch, x, y)
+            if tb is not None:
+                tb.step(self.state.step, self.last_loss, self.optimizer.param_groups[0]["lr"])
             self.state.train_images += len(y) * self.dist.world
             bar.update(len(y) * self.dist.world, self.state.epoch_sums)
             last = step_in_epoch == self.steps_per_epoch - 1
