@@ -51,23 +51,34 @@ def write_summary(path: Path, summary: dict[str, Any]) -> None:
 
 
 def plot_curves(path: Path, history: list[dict[str, Any]]) -> None:
-    """Loss and top-1 per epoch, train and test, in one PNG (matplotlib's Agg backend: no display needed)."""
+    """Loss and top-1 per epoch (train and test), the learning rate at each epoch's end, and test top-1 against
+    wall-clock minutes, in one PNG (matplotlib's Agg backend: no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [r["epoch"] for r in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
+    (ax_loss, ax_acc), (ax_lr, ax_wall) = axes
     for key, label in (("train_loss", "train"), ("test_loss", "test")):
         ax_loss.plot(epochs, [r.get(key) for r in history], marker="o", label=label)
     for key, label in (("train_top1", "train"), ("test_top1", "test"), ("ema_top1", "test (EMA)")):
         if any(r.get(key) is not None for r in history):
             ax_acc.plot(epochs, [r.get(key) for r in history], marker="o", label=label)
+    ax_lr.plot(epochs, [r.get("lr") for r in history], marker="o", color="tab:gray")
+    if all(r.get("wall_s") is not None for r in history):
+        ax_wall.plot([r["wall_s"] / 60 for r in history], [r.get("test_top1") for r in history], marker="o")
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="top-1 %", title="accuracy")
-    for ax in (ax_loss, ax_acc):
+    ax_lr.set(xlabel="epoch", ylabel="learning rate", title="learning rate at the epoch's end")
+    ax_wall.set(xlabel="wall-clock minutes (evaluations included)", ylabel="test top-1 %", title="time to accuracy")
+    for ax in (ax_loss, ax_acc, ax_lr):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in axes.flat:
         ax.grid(alpha=0.3)
+    for ax in (ax_loss, ax_acc):
         ax.legend()
     fig.tight_layout()
     write_file_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
