@@ -5,7 +5,6 @@ after it (read back with tensorboard's own EventAccumulator)."""
 from __future__ import annotations
 
 import sys
-from types import SimpleNamespace
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -37,7 +36,7 @@ def test_resume_keeps_the_checkpoint_steps_points_and_drops_later_ones(tmp_path)
     first = TensorBoard(tmp_path, resumed_at=None)
     for step in range(1, 11):  # a run killed after step 10, its last checkpoint at step 6
         first.step(step, loss=1.0, lr=0.1)
-    first.epoch({"test_top1": 50.0}, 6)
+    first.row({"test_top1": 50.0}, 6)
     first.close()
     second = TensorBoard(tmp_path, resumed_at=6)
     for step in (7, 8):
@@ -50,9 +49,7 @@ def test_resume_keeps_the_checkpoint_steps_points_and_drops_later_ones(tmp_path)
 
 def test_hparams_without_a_final_accuracy_still_writes(tmp_path):
     board = TensorBoard(tmp_path, resumed_at=None)
-    cfg = SimpleNamespace(model="m", data="d", epochs=1, batch_size=2, opt="adamw", lr=0.1, weight_decay=0.0,
-                          smoothing=0.0, drop_path=0.0, seed=0)  # fmt: skip
-    board.hparams(cfg, {"final_top1": None, "final_loss": 1.5})
+    board.hparams({"model": "m", "lr": 0.1, "token_weights": None}, {"top1": None, "loss": 1.5})
     board.close()
     assert (tmp_path / "hparams").is_dir()
 
@@ -61,7 +58,7 @@ def test_without_tensorboard_one_line_says_so_and_nothing_is_written(tmp_path, m
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import now fails
     board = TensorBoard(tmp_path / "tb", resumed_at=None)
     board.step(1, 1.0, 0.1)
-    board.epoch({"test_top1": 1.0}, 1)
+    board.row({"test_top1": 1.0}, 1)
     board.close()
     assert "tensorboard is not installed" in capsys.readouterr().out
     assert not (tmp_path / "tb").exists()

@@ -27,6 +27,16 @@ from .models import SequenceModel, lm_cfg
 from .report import plot_curves, write_metrics
 from .tokenizers import Tokenizer, check_matches, fingerprint, from_json, to_json, train_tokenizer
 
+LM_TAGS = {
+    "train_loss": "loss/train",
+    "val_loss": "loss/val",
+    "val_ppl": "ppl/val",
+    "lr": "opt/lr",
+    "tokens_per_s": "speed/tokens_per_s",
+    "elapsed_s": "time/train_s",
+}
+LM_HPARAMS = ("model", "objective", "tokenizer", "token_weights", "context", "steps", "batch_size", "lr", "seed")
+
 
 def lr_at(step: int, cfg: LMTrainCfg) -> float:
     """nanoGPT's schedule: linear warm-up to lr, then cosine to min_lr at the last step."""
@@ -137,10 +147,12 @@ class LMTrainer:
     # ---- the loop ------------------------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
         cfg = self.cfg
-        tb = TensorBoard(self.run_dir / "tb", purge_step=self.step or None)
+        tb = TensorBoard(self.run_dir / "tb", resumed_at=self.step or None, tags=LM_TAGS)
         t0, tokens0 = time.perf_counter(), self.tokens_seen
         while self.step < cfg.steps:
-            self.loss_sum += self.train_step()
+            loss = self.train_step()
+            tb.step(self.step, loss, lr_at(self.step - 1, cfg))
+            self.loss_sum += loss
             self.loss_steps += 1
             last = self.step == cfg.steps
             if self.step % cfg.log_every == 0 or last:
@@ -152,12 +164,14 @@ class LMTrainer:
             if evaluate or save:  # the clock counts training only
                 self.train_time += time.perf_counter() - t0
                 if evaluate:
-                    tb.scalars(self._evaluate(), self.step)
+                    tb.row(self._evaluate(), self.step)
                 if save:
                     self.save_checkpoint()
                 t0, tokens0 = time.perf_counter(), self.tokens_seen
+        summary = self.finish()
+        tb.hparams({k: getattr(cfg, k) for k in LM_HPARAMS}, dict(val_loss=summary["final_val_loss"]))
         tb.close()
-        return self.finish()
+        return summary
 
     def _evaluate(self) -> dict[str, Any]:
         val = self.validate()

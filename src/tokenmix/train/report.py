@@ -85,8 +85,8 @@ def plot_curves(path: Path, history: list[dict[str, Any]]) -> None:
     plt.close(fig)
 
 
-# epoch-row columns as TensorBoard tags, grouped so that each panel compares like with like
-EPOCH_TAGS = {
+# metrics.csv columns as TensorBoard tags, grouped so that each panel compares like with like
+IMAGE_TAGS = {
     "train_loss": "loss/train",
     "test_loss": "loss/test",
     "train_top1": "top1/train",
@@ -97,15 +97,15 @@ EPOCH_TAGS = {
     "images_per_s": "speed/images_per_s",
     "wall_s": "time/wall_s",
 }
-HPARAMS = ("model", "data", "epochs", "batch_size", "opt", "lr", "weight_decay", "smoothing", "drop_path", "seed")
 
 
 class TensorBoard:
     """Events in run/tb when tensorboard is installed (an optional extra; without it, one line says so): every
-    optimizer step's loss and learning rate, each epoch's row under grouped tags, and the run's hyper-parameters
-    with its final accuracy (the HPARAMS tab)."""
+    optimizer step's loss and learning rate, each metrics row under grouped tags (`tags`: column -> tag), and
+    the run's hyper-parameters with its final metrics (the HPARAMS tab)."""
 
-    def __init__(self, log_dir: Path, resumed_at: int | None) -> None:
+    def __init__(self, log_dir: Path, resumed_at: int | None, tags: dict[str, str] | None = None) -> None:
+        self.tags = IMAGE_TAGS if tags is None else tags
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
@@ -123,19 +123,21 @@ class TensorBoard:
             self.writer.add_scalar("step/train_loss", loss, step)
             self.writer.add_scalar("step/lr", lr, step)
 
-    def epoch(self, row: dict[str, Any], step: int) -> None:
+    def row(self, row: dict[str, Any], step: int) -> None:
+        """One metrics.csv row (an epoch's end, a validation)."""
         if self.writer is None:
             return
-        for key, tag in EPOCH_TAGS.items():
+        for key, tag in self.tags.items():
             if isinstance(row.get(key), (int, float)):
                 self.writer.add_scalar(tag, row[key], step)
         self.writer.flush()
 
-    def hparams(self, cfg: Any, summary: dict[str, Any]) -> None:
+    def hparams(self, values: dict[str, Any], metrics: dict[str, float | None]) -> None:
+        """`values`: the config fields worth comparing runs by; `metrics`: final results (None left out)."""
         if self.writer is None:
             return
-        values = {k: getattr(cfg, k) for k in HPARAMS}
-        metrics = {f"final/{k}": summary[k] for k in ("final_top1", "final_loss") if summary.get(k) is not None}
+        metrics = {f"final/{k}": v for k, v in metrics.items() if v is not None}
+        values = {k: "none" if v is None else v for k, v in values.items()}  # TensorBoard has no null
         self.writer.add_hparams(values, metrics, run_name="hparams")
 
     def close(self) -> None:

@@ -43,6 +43,9 @@ from .runtime import amp_dtype, autocast, memory_format, seed_everything
 from .signals import Interrupted, StopRequest
 from .state import CheckpointInfo, RunState
 
+# the config fields TensorBoard's HPARAMS tab compares runs by
+HPARAMS = ("model", "data", "epochs", "batch_size", "opt", "lr", "weight_decay", "smoothing", "drop_path", "seed")
+
 # Test hooks: the loss of this (1-based) optimizer step is replaced by NaN, to exercise the non-finite policy;
 # the final weight file pauses this many seconds before its rename, so a test can kill the run inside it.
 NAN_AT_STEP_ENV = "TOKENMIX_TEST_NAN_AT_STEP"
@@ -266,7 +269,7 @@ class Trainer:
                     self._train_epoch(epoch, self.state.step - epoch * self.steps_per_epoch, tb)
                     row = self._end_epoch(epoch)
                     if tb is not None:
-                        tb.epoch(row, self.state.step)
+                        tb.row(row, self.state.step)
                     self.save_checkpoint()
                     self._print(report.epoch_line(row, self.cfg.epochs))
                     if self.dist.is_main:
@@ -276,7 +279,7 @@ class Trainer:
                         self._interrupt(signum)
                 summary = self.finish()
                 if tb is not None:
-                    tb.hparams(self.cfg, summary)
+                    tb.hparams({k: getattr(self.cfg, k) for k in HPARAMS}, dict(top1=summary["final_top1"]))
                 return summary
         finally:
             if tb is not None:
