@@ -82,6 +82,15 @@ def cell_macs(folder: Path) -> int:
     return count_macs(ModelCfg.from_dict(read_metadata(folder / "model.safetensors")["config"]))
 
 
+def cell_wall(folder: Path, summary: dict) -> float:
+    """The trainer's wall clock, summed over a killed cell's resumes (summary wall_time_s); runs from before it
+    existed: the process wall of the attempt that finished (wall.json)."""
+    if summary.get("wall_time_s") is not None:
+        return float(summary["wall_time_s"])
+    wall_file = folder / "wall.json"
+    return json.loads(wall_file.read_text())["wall_s"] if wall_file.is_file() else math.nan
+
+
 def collect_variant(out: Path, variant: Variant, cells: list[Cell]) -> VariantResult:
     top1, curves, params, macs, speed, train_time, wall = {}, {}, None, None, [], [], []
     for cell in cells:
@@ -94,8 +103,7 @@ def collect_variant(out: Path, variant: Variant, cells: list[Cell]) -> VariantRe
         macs = macs if macs is not None else cell_macs(folder)
         speed.append(summary["images_per_s"])
         train_time.append(summary["train_time_s"])
-        wall_file = folder / "wall.json"
-        wall.append(json.loads(wall_file.read_text())["wall_s"] if wall_file.is_file() else math.nan)
+        wall.append(cell_wall(folder, summary))
         if (folder / "metrics.csv").is_file():
             curves[cell.seed] = read_curve(folder / "metrics.csv")
     values = [top1[s] for s in sorted(top1)]

@@ -5,7 +5,8 @@ by hand and a killed cell continues where its last checkpoint left it.
     OUT/grid.json                 the grid (a different grid in the same folder is refused)
     OUT/cells/<cell>/recipe.json  the cell's resolved training config (what `tokenmix train --recipe` reads)
     OUT/cells/<cell>/cell.json    which variant and seed it is
-    OUT/cells/<cell>/wall.json    wall seconds of the attempt that finished the cell
+    OUT/cells/<cell>/wall.json    process wall seconds of the attempt that finished the cell (the report reads
+                                  summary.json's wall_time_s first: the trainer's clock over every resume)
     OUT/cells/<cell>/...          the run: config.json, metrics.csv, summary.json, model.safetensors, ...
 """
 
