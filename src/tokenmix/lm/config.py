@@ -37,6 +37,7 @@ class LMTrainCfg:
     min_lr: float = 1e-4  # cosine decay ends here at the last step
     warmup_steps: int = 100
     weight_decay: float = 0.1  # matrices and embeddings only; biases, norms and token weights get none
+    decay_embeddings: bool = True  # False: nanoGPT's early rule (Jan 2023): nn.Embedding weights undecayed
     beta1: float = 0.9
     beta2: float = 0.99
     clip_grad: float | None = 1.0  # max global grad norm; None: no clipping

@@ -58,11 +58,19 @@ def lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, 
 
 
 def build_optimizer(model: SequenceModel, cfg: LMTrainCfg) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices and embeddings (dim >= 2) only, as nanoGPT's configure_optimizers."""
+    """AdamW with weight decay on matrices and embeddings (dim >= 2) only, as nanoGPT's configure_optimizers;
+    with decay_embeddings off, embeddings (the tied output layer too) get none, as in nanoGPT's first version."""
+    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+    if model.pos_embed is not None:  # nanoGPT's wpe is an nn.Embedding
+        embeddings.add(id(model.pos_embed))
     params = [p for p in model.parameters() if p.requires_grad]
+
+    def decayed(p: torch.Tensor) -> bool:
+        return p.dim() >= 2 and (cfg.decay_embeddings or id(p) not in embeddings)
+
     groups = [
-        dict(params=[p for p in params if p.dim() >= 2], weight_decay=cfg.weight_decay),
-        dict(params=[p for p in params if p.dim() < 2], weight_decay=0.0),
+        dict(params=[p for p in params if decayed(p)], weight_decay=cfg.weight_decay),
+        dict(params=[p for p in params if not decayed(p)], weight_decay=0.0),
     ]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), foreach=False)
 
