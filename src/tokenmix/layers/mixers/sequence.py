@@ -35,7 +35,8 @@ def gate(sgu: nn.Module, x: torch.Tensor, gate_residual: torch.Tensor | None) ->
     gate_residual is aMLP's tiny attention, added to the token-mixed half before the product."""
     u, v = x.chunk(2, dim=-1)
     weight, bias = sgu.token_weights(x.shape[1])
-    v = left_matmul(weight, sgu.norm(v)) + bias[:, None]
+    v = left_matmul(weight, sgu.norm(v))
+    v = v + bias[:, None].to(v.dtype)  # in the GEMM's dtype (see mix_tokens)
     return u * (v if gate_residual is None else v + gate_residual)
 
 

@@ -23,11 +23,16 @@ from ..norms import Affine
 def mix_tokens(linear: nn.Linear, x: torch.Tensor) -> torch.Tensor:
     """linear applied along the token axis of x (B, N, C): (B, N_out, C)."""
     y = left_matmul(linear.weight, x)
-    return y if linear.bias is None else y + linear.bias[:, None]
+    # the bias in the GEMM's dtype, as Linear's addmm adds it: under bf16 autocast a float32 bias would promote
+    # the whole (B, M, C) output to float32 and cost a cast back before the next GEMM
+    return y if linear.bias is None else y + linear.bias[:, None].to(y.dtype)
 
 
 def left_matmul(weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """weight (M, N) @ x (B, N, C) -> (B, M, C), as one batched GEMM with no copies."""
+    device = x.device.type
+    if torch.is_autocast_enabled(device):  # cast the (M, N) matrix, not autocast's copy of its B-fold expansion
+        weight = weight.to(torch.get_autocast_dtype(device))
     return torch.bmm(weight.expand(x.shape[0], -1, -1), x)
 
 
