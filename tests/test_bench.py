@@ -53,6 +53,7 @@ def test_bench_command_writes_table_csv_json_and_plot(tmp_path, capsys) -> None:
     ours, theirs = payload["rows"]
     assert (ours["impl"], theirs["impl"]) == ("tokenmix", "timm")
     assert ours["ratio_infer"] > 0 and ours["ratio_train"] > 0 and ours["gmacs"] == theirs["gmacs"] > 0
+    assert ours["infer_img_s_lo"] <= ours["infer_img_s"] <= ours["infer_img_s_hi"]  # the plot's error bars
     swept = {r["img_size"]: r for r in payload["sweep"] if r["impl"] == "tokenmix"}
     assert swept[64]["gmacs"] > swept[32]["gmacs"]
     assert (tmp_path / "bench.csv").exists() and (tmp_path / "bench.png").stat().st_size > 10_000

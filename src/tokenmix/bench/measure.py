@@ -118,6 +118,9 @@ def measure(name: str, settings: Settings) -> list[dict]:
         rows[impl]["peak_mem_mb"] = _round(peak, 1)
     for impl in sides:
         rows[impl]["infer_img_s"] = round(settings.batch / median(t_infer[impl]), 2)
+        # the slowest and fastest round: the spread a shared machine put on the median (the plot's error bars)
+        rows[impl]["infer_img_s_lo"] = round(settings.batch / max(t_infer[impl]), 2)
+        rows[impl]["infer_img_s_hi"] = round(settings.batch / min(t_infer[impl]), 2)
         rows[impl]["latency_ms"] = round(1000 * median(t_lat[impl]), 2)
     if settings.train:
         tb = settings.train_batch or settings.batch
@@ -180,10 +183,12 @@ def measure_sweep(name: str, sizes: list[int], settings: Settings) -> list[dict]
             continue
         sub = Settings(**{**settings.__dict__, "img_size": size, "train": False})
         for row in measure(name, sub):
-            rows.append(
-                {k: row.get(k) for k in ("model", "impl", "img_size", "dtype", "gmacs", "infer_img_s", "ratio_infer")}
-            )
+            rows.append({k: row.get(k) for k in SWEEP_COLUMNS})
     return rows
+
+
+SWEEP_COLUMNS = ("model", "impl", "img_size", "dtype", "gmacs", "infer_img_s", "infer_img_s_lo", "infer_img_s_hi")
+SWEEP_COLUMNS += ("ratio_infer",)
 
 
 def _static_row(name: str, impl: str, model: nn.Module, settings: Settings, size: int, dtype: str) -> dict:

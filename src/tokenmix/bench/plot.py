@@ -1,92 +1,75 @@
-"""The bench figure: throughput and MACs against resolution (from a --sweep-img-size run), and ImageNet top-1
-against MACs from the papers' own figures (model.paper) for the registered models, benchmarked ones named."""
+"""The bench figure: inference throughput (median, with the slowest and fastest round as error bars) and MACs,
+per model at one resolution or against resolution (a --sweep-img-size run). Only what this run measured: the
+papers' accuracy figures are in `tokenmix info` and the README's model table, not repeated on every run."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..factory import MODELS, list_models
+
+def _yerr(rows: list[dict]) -> list[list[float]] | None:
+    """Asymmetric error bars from the rows' per-round range; None when a row lacks it."""
+    if any(r.get("infer_img_s_lo") is None or r.get("infer_img_s_hi") is None for r in rows):
+        return None
+    lo = [r["infer_img_s"] - r["infer_img_s_lo"] for r in rows]
+    hi = [r["infer_img_s_hi"] - r["infer_img_s"] for r in rows]
+    return [lo, hi]
 
 
-def paper_points() -> list[tuple[str, str, float, float]]:
-    """(name, family, paper GMACs, paper top-1) for every registered model whose paper prints both."""
-    points = []
-    for name in list_models():
-        entry = MODELS.get(name)
-        if entry.paper.macs_g and entry.paper.top1:
-            points.append((name, entry.family, float(entry.paper.macs_g), float(entry.paper.top1)))
-    return points
-
-
-def plot(sweep_rows: list[dict], benched: list[str], path: Path) -> Path:
+def plot(sweep_rows: list[dict], path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_speed, ax_macs, ax_acc) = plt.subplots(1, 3, figsize=(16, 4.8))
+    fig, (ax_speed, ax_macs) = plt.subplots(1, 2, figsize=(12, 4.8))
     measured = [r for r in sweep_rows if r.get("infer_img_s") is not None]
     if len({r["img_size"] for r in measured}) <= 1:  # no sweep: one resolution, so bars per model
         _bars(ax_speed, ax_macs, measured)
-        measured = []
-    for name in dict.fromkeys(r["model"] for r in measured):
-        for impl, style in (("tokenmix", "-o"), ("timm", "--x")):
-            pts = sorted(
-                (r["img_size"], r["infer_img_s"], r["gmacs"])
-                for r in measured
-                if r["model"] == name and r["impl"] == impl
-            )
-            if not pts:
-                continue
-            sizes, speed, macs = zip(*pts, strict=True)
-            ax_speed.plot(sizes, speed, style, label=f"{name} ({impl})")
-            if impl == "tokenmix":
-                ax_macs.plot(sizes, macs, "-o", label=name)
+    else:
+        _lines(ax_speed, ax_macs, measured)
     fixed = sorted({r["model"] for r in sweep_rows if r.get("note")})
-    if not ax_speed.patches:
-        ax_speed.set(xlabel="image size (px)", ylabel="images / s", title="inference throughput", yscale="log")
-        ax_macs.set(xlabel="image size (px)", ylabel="GMACs / image", title="MACs (torch flop counter)", yscale="log")
     if fixed:
         ax_macs.text(0.02, 0.02, "fixed-size, not swept: " + ", ".join(fixed), transform=ax_macs.transAxes, fontsize=7)
     for ax in (ax_speed, ax_macs):
-        if ax.lines:
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
-    families: dict[str, list] = {}
-    for name, family, macs, top1 in paper_points():
-        families.setdefault(family, []).append((macs, top1, name))
-    colors = plt.get_cmap("tab20").colors  # more families than the default cycle's 10 colours
-    for k, (family, pts) in enumerate(sorted(families.items())):
-        macs, top1, _ = zip(*pts, strict=True)
-        ax_acc.scatter(macs, top1, label=family, color=colors[k % len(colors)])
-        for m, t, name in pts:
-            if name in benched:
-                ax_acc.annotate(name, (m, t), fontsize=7)
-    ax_acc.set(
-        xlabel="GMACs (paper)",
-        ylabel="ImageNet-1k top-1 % (paper)",
-        title="accuracy vs MACs (paper figures)",
-        xscale="log",
-    )
-    ax_acc.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
 
 
+def _lines(ax_speed, ax_macs, rows: list[dict]) -> None:
+    for name in dict.fromkeys(r["model"] for r in rows):
+        for impl, style in (("tokenmix", "-o"), ("timm", "--x")):
+            mine = sorted((r for r in rows if r["model"] == name and r["impl"] == impl), key=lambda r: r["img_size"])
+            if not mine:
+                continue
+            sizes = [r["img_size"] for r in mine]
+            speed = [r["infer_img_s"] for r in mine]
+            ax_speed.errorbar(sizes, speed, yerr=_yerr(mine), fmt=style, capsize=3, label=f"{name} ({impl})")
+            if impl == "tokenmix":
+                ax_macs.plot(sizes, [r["gmacs"] for r in mine], "-o", label=name)
+    ax_speed.set(xlabel="image size (px)", ylabel="images / s", title="inference throughput", yscale="log")
+    ax_macs.set(xlabel="image size (px)", ylabel="GMACs / image", title="MACs (torch flop counter)", yscale="log")
+
+
 def _bars(ax_speed, ax_macs, rows: list[dict]) -> None:
     """Inference images/s per model (tokenmix beside timm when measured) and GMACs per model."""
     names = list(dict.fromkeys(r["model"] for r in rows))
     for k, impl in enumerate(("tokenmix", "timm")):
-        speed = {r["model"]: r["infer_img_s"] for r in rows if r["impl"] == impl}
-        if speed:
-            xs = [i + 0.4 * k for i, n in enumerate(names) if n in speed]
-            ax_speed.bar(xs, [speed[n] for n in names if n in speed], width=0.4, label=impl)
+        mine = [next(r for r in rows if r["model"] == n and r["impl"] == impl) for n in names
+                if any(r["model"] == n and r["impl"] == impl for r in rows)]  # fmt: skip
+        if mine:
+            xs = [names.index(r["model"]) + 0.4 * k for r in mine]
+            speed = [r["infer_img_s"] for r in mine]
+            ax_speed.bar(xs, speed, width=0.4, yerr=_yerr(mine), capsize=3, label=impl)
     macs = {r["model"]: r["gmacs"] for r in rows if r["impl"] == "tokenmix"}
     ax_macs.bar(range(len(names)), [macs.get(n, 0) for n in names])
     size = rows[0]["img_size"] if rows else "?"
     ax_speed.set_xticks([i + 0.2 for i in range(len(names))], names, rotation=30, ha="right", fontsize=7)
     ax_macs.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=7)
-    ax_speed.set(ylabel="images / s", title=f"inference throughput at {size} px")
+    ax_speed.set(ylabel="images / s (bars: slowest-fastest round)", title=f"inference throughput at {size} px")
     ax_macs.set(ylabel="GMACs / image", title=f"MACs at {size} px (torch flop counter)")
-    ax_speed.legend(fontsize=7)

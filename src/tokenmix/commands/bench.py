@@ -102,9 +102,9 @@ def run(args: argparse.Namespace) -> int:
         print("\nresolution sweep (inference only):\n" + table(sweep))
         write_csv(sweep, args.out / "sweep.csv")
         payload["sweep"] = sweep
-        plot(sweep, args.names, args.out / "bench.png")
+        plot(sweep, args.out / "bench.png")
     else:  # one resolution per model: the speed and MACs panels become per-model bars
-        plot(rows, args.names, args.out / "bench.png")
+        plot(rows, args.out / "bench.png")
     write_json(payload, args.out / "bench.json")
     print(f"\nwrote {args.out}/bench.csv, bench.json, bench.png" + (", sweep.csv" if args.sweep_img_size else ""))
     return 0
