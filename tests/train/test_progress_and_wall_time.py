@@ -57,3 +57,22 @@ def test_wall_time_covers_training_and_continues_over_a_resume(tmp_path):
     (r_train1, r_wall1), (r_train2, r_wall2) = _wall_column(resumed)
     assert (r_train1, r_wall1) == (train1, wall1)  # the first epoch's row comes from the checkpoint
     assert r_wall2 - r_wall1 > r_train2 - r_train1 > 0  # the second epoch's wall time includes its steps
+
+
+def test_a_long_evaluation_prints_progress_lines_off_a_terminal(capsys):
+    """EvalProgress off a terminal: a line once `every_s` has passed (0 here: at every batch but the last), with
+    the images done out of the total; evaluate() reports each batch's images to it."""
+    import torch
+    from torch import nn
+
+    from tokenmix.evaluate import evaluate
+    from tokenmix.train.report import EvalProgress
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    batches = [(torch.randn(n, 1, 2, 2), torch.zeros(n, dtype=torch.int64)) for n in (4, 4, 2)]
+    progress = EvalProgress(10, enabled=True, every_s=0.0)
+    counts = evaluate(model, batches, 3, torch.device("cpu"), progress=progress)
+    progress.close()
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("evaluating")]
+    assert counts.count == 10 == progress.done
+    assert [line.split("  ")[1] for line in lines] == ["4/10 images", "8/10 images"]

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from ..factory import MODELS, create_model
     from ..memory_format import preferred_memory_format
     from ..train.distributed import pick_device
+    from ..train.report import EvalProgress
     from ..train.runtime import amp_dtype, autocast
 
     check_output(args.output)  # before any work: a refusal after minutes of evaluation helps no one
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     # the trainer's evaluation runs in its amp and memory format: the same here, or eval runs several times slower
     amp = stored_amp(meta, device) if args.amp == "checkpoint" else args.amp
     fmt = preferred_memory_format(model, device, training=False)
+    progress = EvalProgress(data.num_test, enabled=True, file=sys.stderr)  # stdout is the JSON result
     counts = evaluate(
         model.to(device, memory_format=fmt),
         batches.test_batches(args.batch_size),
@@ -93,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
         autocast(device, amp_dtype(amp, device)),
         fmt,
         hflip=args.hflip,
+        progress=progress,
     )
+    progress.close()
     skipped = sorted(getattr(batches, "test_skipped", ()))
     if skipped:
         shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")

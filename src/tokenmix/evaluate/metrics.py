@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -46,9 +46,10 @@ def evaluate(
     autocast: torch.autocast | None = None,
     memory_format: torch.memory_format = torch.contiguous_format,
     hflip: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> Counts:
     """Sums over `batches`; with `hflip`, each image's logits are the mean of its own and its mirror image's
-    (test-time augmentation, as in cifar10-airbench)."""
+    (test-time augmentation, as in cifar10-airbench). `progress` is called with each batch's image count."""
     was_training = model.training
     model.eval()
     loss_sum, top1, top5, count = 0.0, 0, 0, 0
@@ -65,6 +66,8 @@ def evaluate(
         top1 += (topk[:, 0] == y).sum().item()
         top5 += (topk == y[:, None]).any(1).sum().item()
         count += len(y)
+        if progress is not None:
+            progress(len(y))
         confusion += torch.bincount(y.cpu() * num_classes + topk[:, 0].cpu(), minlength=num_classes**2).view(
             num_classes, num_classes
         )

@@ -224,3 +224,31 @@ class Progress:
 
     def close(self) -> None:
         self.bar.close()
+
+
+class EvalProgress:
+    """An evaluation's progress: a tqdm bar on a terminal, else a plain line at most every `every_s` seconds,
+    so that a long evaluation (thousands of large images) is not silent in a log and a short one adds nothing."""
+
+    def __init__(self, total: int, enabled: bool, every_s: float = 15.0, desc: str = "evaluating", file=None) -> None:
+        from tqdm import tqdm
+
+        self.file = file or sys.stdout  # where the plain lines go (a command whose stdout is JSON: stderr)
+        on_terminal = sys.stderr.isatty()
+        self.total, self.desc, self.every_s, self.plain = total, desc, every_s, enabled and not on_terminal
+        self.bar = tqdm(total=total, desc=desc, file=sys.stderr, disable=not (enabled and on_terminal),
+                        leave=False, unit="img")  # fmt: skip
+        self.t0 = self.last = time.perf_counter()
+        self.done = 0
+
+    def __call__(self, images: int) -> None:
+        self.done += images
+        self.bar.update(images)
+        now = time.perf_counter()
+        if self.plain and now - self.last >= self.every_s and self.done < self.total:
+            rate = self.done / max(now - self.t0, 1e-9)
+            print(f"{self.desc}  {self.done}/{self.total} images  {rate:.0f} img/s", file=self.file, flush=True)
+            self.last = now
+
+    def close(self) -> None:
+        self.bar.close()

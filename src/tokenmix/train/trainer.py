@@ -326,6 +326,8 @@ class Trainer:
         raise Interrupted(signum, self.state.step, newest, self.run_dir, self.dist.is_main)
 
     def evaluate(self, model: nn.Module) -> Counts:
+        share = -(-self.data.num_test // self.dist.world)  # this rank's images, about
+        progress = report.EvalProgress(share, enabled=self.dist.is_main and self.cfg.progress)
         counts = evaluate(
             model,
             self.batches.test_batches(self.cfg.eval_batch_size),
@@ -334,7 +336,9 @@ class Trainer:
             autocast(self.device, self.amp),
             self.memory_format,
             hflip=self.cfg.eval_hflip,
+            progress=progress,
         )
+        progress.close()
         loss_sum, top1, top5, count = all_sum([counts.loss_sum, counts.top1, counts.top5, counts.count], self.dist)
         return Counts(loss_sum, int(top1), int(top5), int(count), counts.confusion)
 
