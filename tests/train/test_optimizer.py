@@ -18,6 +18,7 @@ def build(model: nn.Module, steps_per_epoch: int, **cfg):
     fake = SimpleNamespace(
         cfg=cfg, model=model, steps_per_epoch=steps_per_epoch, total_steps=cfg.epochs * steps_per_epoch
     )
+    fake._timm_scheduler = lambda optimizer, warmup: Trainer._timm_scheduler(fake, optimizer, warmup)
     return Trainer._build_optimizer(fake)
 
 
@@ -56,3 +57,24 @@ def test_a_run_no_longer_than_its_warmup_still_decays_to_min_lr():
         expected = 1e-5 + 0.5 * (1e-2 - 1e-5) * (1 + math.cos(math.pi * (t - warmup) / (20 - warmup)))
         assert math.isclose(lrs[t], expected, rel_tol=1e-9)
     assert lrs[-1] < 0.05 * max(lrs)
+
+
+def test_timm_step_schedule_decays_every_decay_epochs_per_update():
+    """sched=step through timm's factory, stepped per optimizer update: lr * rate^floor(epoch / decay_epochs)."""
+    optimizer, scheduler = build(nn.Linear(2, 2), 4, epochs=10, sched="step", decay_epochs=3, decay_rate=0.5,
+                                 lr=1.0, warmup_epochs=0, min_lr=0.0)  # fmt: skip
+    for t in range(40):
+        scheduler.step_update(t)
+        assert math.isclose(optimizer.param_groups[0]["lr"], 0.5 ** (t // 12)), t
+
+
+def test_timm_poly_and_tanh_warm_up_then_fall_to_the_end():
+    for sched in ("poly", "tanh"):  # poly's power is decay_rate (timm's convention): 1, a straight line
+        optimizer, scheduler = build(nn.Linear(2, 2), 10, epochs=4, sched=sched, lr=1e-2, warmup_epochs=1,
+                                     warmup_lr=1e-6, min_lr=1e-5, decay_rate=1.0)  # fmt: skip
+        lrs = []
+        for t in range(40):
+            scheduler.step_update(t)
+            lrs.append(optimizer.param_groups[0]["lr"])
+        assert lrs[0] < 1e-3 and max(lrs) > 0.9e-2, sched
+        assert all(b <= a + 1e-12 for a, b in zip(lrs[12:-1], lrs[13:], strict=True)) and lrs[-1] < 0.3e-2, sched

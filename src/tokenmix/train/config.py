@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ..data.config import DataCfg
 
 CHOICES = {
-    "sched": ("cosine", "constant"),
+    "sched": ("cosine", "constant", "step", "tanh", "poly"),
     "amp": ("none", "bf16", "fp16", "auto"),
     "normalize": ("data", "model"),
     "channels_last": ("auto", "on", "off"),
@@ -47,7 +47,9 @@ class TrainCfg:
     weight_decay: float = 0.05  # not applied to norms, biases, position embeddings (model.no_weight_decay())
     momentum: float = 0.9  # SGD only
     layer_decay: float | None = None  # timm's layer-wise LR decay (e.g. 0.75 for fine-tuning); None: off
-    sched: str = "cosine"
+    sched: str = "cosine"  # cosine, constant, or timm's step, tanh, poly (timm.scheduler.create_scheduler_v2)
+    decay_epochs: float = 30.0  # step: epochs between decays
+    decay_rate: float = 0.1  # step: the factor of each decay; poly: the power (timm's convention)
     warmup_epochs: float = 1.0
     warmup_lr: float = 1e-6
     min_lr: float = 1e-5
@@ -195,6 +197,8 @@ def validate(cfg: TrainCfg) -> None:
         value = getattr(cfg, key)
         if not math.isfinite(value) or value < 0:
             raise ConfigError(f"{key} must be a finite number >= 0, got {value}")
+    if not (cfg.decay_epochs > 0 and 0 < cfg.decay_rate <= 1):
+        raise ConfigError(f"need decay_epochs > 0, decay_rate in (0, 1]; got {cfg.decay_epochs}, {cfg.decay_rate}")
     if cfg.lr == 0:
         raise ConfigError("lr must be > 0")
     if cfg.min_lr > cfg.lr:

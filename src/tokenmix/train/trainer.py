@@ -132,6 +132,8 @@ class Trainer:
         )
         # at most half the run warms up, so a run no longer than its warm-up still decays the learning rate
         warmup = min(round(cfg.warmup_epochs * self.steps_per_epoch), self.total_steps // 2)
+        if cfg.sched not in ("cosine", "constant"):
+            return optimizer, self._timm_scheduler(optimizer, warmup)
         scheduler = CosineLRScheduler(
             optimizer,
             t_initial=self.total_steps - warmup,
@@ -143,6 +145,25 @@ class Trainer:
             t_in_epochs=False,
         )
         return optimizer, scheduler
+
+    def _timm_scheduler(self, optimizer, warmup: int):
+        """timm's own factory for its other schedules, stepped per optimizer update like the cosine one."""
+        from timm.scheduler import create_scheduler_v2
+
+        cfg = self.cfg
+        scheduler, _ = create_scheduler_v2(
+            optimizer,
+            sched=cfg.sched,
+            num_epochs=cfg.epochs,
+            decay_epochs=cfg.decay_epochs,
+            decay_rate=cfg.decay_rate,
+            min_lr=cfg.min_lr,
+            warmup_lr=cfg.warmup_lr,
+            warmup_epochs=warmup / self.steps_per_epoch,
+            step_on_epochs=False,
+            updates_per_epoch=self.steps_per_epoch,
+        )
+        return scheduler
 
     def _build_ema(self):
         if not self.cfg.ema:
