@@ -78,3 +78,24 @@ def test_timm_poly_and_tanh_warm_up_then_fall_to_the_end():
             lrs.append(optimizer.param_groups[0]["lr"])
         assert lrs[0] < 1e-3 and max(lrs) > 0.9e-2, sched
         assert all(b <= a + 1e-12 for a, b in zip(lrs[12:-1], lrs[13:], strict=True)) and lrs[-1] < 0.3e-2, sched
+
+
+def test_sync_bn_converts_under_ddp_on_cuda_and_is_refused_on_cpu():
+    """sync_bn: a no-op for one process; under DDP on CUDA every BatchNorm becomes a SyncBatchNorm holding the
+    same parameters (the optimizer's tensors stay valid); under DDP on CPU, a one-line refusal."""
+    import pytest
+
+    import tokenmix
+    from tokenmix.config import ConfigError
+    from tokenmix.train.distributed import DistInfo, sync_batchnorm
+
+    model = tokenmix.create_model("convmixer_digits")
+    assert sync_batchnorm(model, True, DistInfo()) is model
+    with pytest.raises(ConfigError, match="sync_bn needs CUDA"):
+        sync_batchnorm(model, True, DistInfo(rank=0, world=2))
+    params = {id(p) for p in model.parameters()}
+    converted = sync_batchnorm(model, True, DistInfo(rank=0, world=2, device=torch.device("cuda", 0)))
+    kinds = {type(m) for m in converted.modules()}
+    assert nn.SyncBatchNorm in kinds and nn.BatchNorm2d not in kinds
+    assert {id(p) for p in converted.parameters()} == params
+    assert converted.state_dict().keys() == model.state_dict().keys()

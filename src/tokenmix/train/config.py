@@ -72,6 +72,7 @@ class TrainCfg:
     amp: str = "none"  # "auto": bf16 where the hardware has it; fp16 uses a GradScaler (CUDA)
     channels_last: str = "auto"  # auto: where the model entry measured it faster (tokenmix.memory_format)
     compile: bool = False
+    sync_bn: bool = False  # under DDP on CUDA: BatchNorm statistics over the global batch (nn.SyncBatchNorm)
     seed: int = 0
     deterministic: bool = True  # torch.use_deterministic_algorithms; bit-exact resume on CPU
     threads: int | None = None  # torch.set_num_threads; None: leave torch's default

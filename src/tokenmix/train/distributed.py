@@ -17,6 +17,9 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import nn
+
+from ..config import ConfigError
 
 
 @dataclass(frozen=True)
@@ -98,3 +101,16 @@ def broadcast_object(obj: Any, info: DistInfo) -> Any:
     box = [obj]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def sync_batchnorm(model: nn.Module, wanted: bool, info: DistInfo) -> nn.Module:
+    """With `wanted` under DDP: BatchNorm statistics over the global batch (nn.SyncBatchNorm, same parameters,
+    same state-dict keys) instead of each rank's share. torch's SyncBatchNorm has no CPU kernel."""
+    if not (wanted and info.enabled):
+        return model
+    if info.device.type != "cuda":
+        raise ConfigError(
+            "sync_bn needs CUDA under DDP (torch's SyncBatchNorm has no CPU kernel); on CPU each rank keeps "
+            "its own BatchNorm statistics: leave sync_bn off"
+        )
+    return nn.SyncBatchNorm.convert_sync_batchnorm(model)

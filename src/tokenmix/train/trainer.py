@@ -38,7 +38,7 @@ from ..evaluate import Counts, evaluate
 from ..factory import create_model
 from . import checkpoints, report
 from .config import TrainCfg, data_cfg
-from .distributed import DistInfo, all_max, all_sum, any_rank, gather_objects
+from .distributed import DistInfo, all_max, all_sum, any_rank, gather_objects, sync_batchnorm
 from .runtime import amp_dtype, autocast, memory_format, seed_everything
 from .signals import Interrupted, StopRequest
 from .state import CheckpointInfo, RunState
@@ -115,6 +115,7 @@ class Trainer:
             drop_rate=cfg.drop,
             **cfg.model_options,
         )
+        model = sync_batchnorm(model, cfg.sync_bn, self.dist)
         self.memory_format = memory_format(cfg.channels_last, model, self.device)
         return model.to(self.device, memory_format=self.memory_format)
 
