@@ -133,7 +133,7 @@ def plot(path: Path, args: argparse.Namespace, per_seed: dict[int, list[dict]]) 
     ax.axhline(args.target, color="grey", linestyle="--", linewidth=1)
     ax.axvline(args.minutes, color="grey", linestyle=":", linewidth=1)
     ax.annotate(f"target: {args.target:g} % in {args.minutes:g} min", (args.minutes, args.target),
-                textcoords="offset points", xytext=(-150, 8), color="grey")  # fmt: skip
+                textcoords="offset points", xytext=(-150, -14), color="grey")  # fmt: skip
     ax.set(xlabel="wall-clock minutes (start-up and evaluations included)", ylabel="CIFAR-10 test top-1 %",
            title=f"{args.recipe}: test accuracy per epoch against time")  # fmt: skip
     ax.grid(alpha=0.3)
