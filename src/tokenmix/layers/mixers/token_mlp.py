@@ -30,10 +30,20 @@ def mix_tokens(linear: nn.Linear, x: torch.Tensor) -> torch.Tensor:
 
 def left_matmul(weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """weight (M, N) @ x (B, N, C) -> (B, M, C), as one batched GEMM with no copies."""
-    device = x.device.type
-    if torch.is_autocast_enabled(device):  # cast the (M, N) matrix, not autocast's copy of its B-fold expansion
-        weight = weight.to(torch.get_autocast_dtype(device))
+    dtype = autocast_dtype(x.device.type)
+    if dtype is not None:  # cast the (M, N) matrix, not autocast's copy of its B-fold expansion
+        weight = weight.to(dtype)
     return torch.bmm(weight.expand(x.shape[0], -1, -1), x)
+
+
+def autocast_dtype(device_type: str) -> torch.dtype | None:
+    """The dtype autocast computes in on this device type now; None when it is off or the device has none
+    (meta tensors, when a model is built only to count its shapes)."""
+    try:
+        enabled = torch.is_autocast_enabled(device_type)
+    except RuntimeError:
+        return None
+    return torch.get_autocast_dtype(device_type) if enabled else None
 
 
 @MIXERS.decorator("token_mlp")
