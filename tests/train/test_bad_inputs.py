@@ -40,7 +40,7 @@ def write_npz(path, x_train, x_test=None, **extra):
         (["--set", "in_chans=3"], ["expected 3-channel images", "digits has 1"]),
         (["--lr", "fast"], ["lr: expected float", "'fast'"]),
         (["--set", "epochs=-1"], ["epochs must be >= 1"]),
-        (["--opt", "adam"], ["opt must be one of adamw, sgd"]),
+        (["--opt", "adamm"], ["opt must be adamw, sgd or a timm optimizer", "'adamm'"]),
         (["--set", "drop_path=1.5"], ["drop_path must be in [0, 1)"]),
         (["--set", "lrr=0.1"], ["unknown config key 'lrr'", "did you mean lr"]),
         (["--set", "lr"], ["--set expects KEY=VALUE"]),
