@@ -1,7 +1,8 @@
-"""The official JAX releases of MLP-Mixer (google-research/vision_transformer, `vit_jax/models_mixer.py`): `.npz`
-files of flax parameters, one array per '/'-joined module path.
+"""The official JAX releases of MLP-Mixer and ViT (google-research/vision_transformer, `vit_jax/models_mixer.py`
+and `models_vit.py`; the AugReg files share ViT's layout): `.npz` files of flax parameters, one array per
+'/'-joined module path.
 
-Their layout, from the module tree of `MlpMixer` (names as flax's `nn.compact` assigns them):
+Mixer's layout, from the module tree of `MlpMixer` (names as flax's `nn.compact` assigns them):
 
     stem/kernel (p, p, 3, C), stem/bias             a conv with HWIO kernels
     MixerBlock_{i}/LayerNorm_0/{scale,bias}        norm1
@@ -10,7 +11,18 @@ Their layout, from the module tree of `MlpMixer` (names as flax's `nn.compact` a
     MixerBlock_{i}/channel_mixing/Dense_{0,1}/...  the channel MLP
     pre_head_layer_norm/{scale,bias}, head/{kernel,bias}
 
-flax's `nn.gelu` is the tanh approximation: build the model with act="gelu_tanh" to get the official logits.
+ViT's, from `VisionTransformer` (flax numbers a block's children in order of creation, across types):
+
+    embedding/kernel (p, p, 3, D), embedding/bias, cls (1, 1, D)
+    Transformer/posembed_input/pos_embedding (1, 1 + N, D)      class token first, as ours
+    Transformer/encoderblock_{i}/LayerNorm_0, LayerNorm_2        norm1, norm2
+    .../MultiHeadDotProductAttention_1/{query,key,value}/kernel  (D, heads, head_dim); bias (heads, head_dim)
+    .../MultiHeadDotProductAttention_1/out/kernel                (heads, head_dim, D); bias (D,)
+    .../MlpBlock_3/Dense_{0,1}                                   the MLP
+    Transformer/encoder_norm, head                               final norm, classifier
+
+flax's `nn.gelu` is the tanh approximation: build either model with act="gelu_tanh" (their preset="official")
+to get the official logits.
 The arrays are read with numpy.load(allow_pickle=False): an .npz holding objects is refused.
 """
 
@@ -94,3 +106,75 @@ MIXER_JAX = KeyMap(
     ],
     file_format="JAX .npz",
 )
+
+
+_ATTN = "Transformer/encoderblock_{i}/MultiHeadDotProductAttention_1"
+_QKV = ("query", "key", "value")
+
+
+def _vit_blocks(sd: dict[str, torch.Tensor]) -> list[str]:
+    return sorted({k.split("/")[1] for k in sd if k.startswith("Transformer/encoderblock_")})
+
+
+def _join_vit_heads(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Their per-head query/key/value/out kernels as one fused qkv and one out projection in torch's (out, in)
+    layout, under stand-in keys the rules map; the head axis is folded away (ours splits it in the forward)."""
+    if "pre_logits/kernel" in sd:
+        raise JaxCheckpointError(
+            "this ViT .npz has a pre_logits (representation) layer, which tokenmix's ViT does not build; "
+            "use a release without one (the ImageNet-1k fine-tuned and AugReg files)"
+        )
+    sd = dict(sd)
+    for block in _vit_blocks(sd):
+        attn = f"Transformer/{block}/MultiHeadDotProductAttention_1"
+        if f"{attn}/query/kernel" not in sd:
+            continue
+        kernels = [sd.pop(f"{attn}/{n}/kernel") for n in _QKV]  # each (D, heads, head_dim)
+        sd[f"{attn}/qkv/weight"] = torch.cat([k.flatten(1).t() for k in kernels]).contiguous()
+        sd[f"{attn}/qkv/bias"] = torch.cat([sd.pop(f"{attn}/{n}/bias").flatten() for n in _QKV])
+        out = sd.pop(f"{attn}/out/kernel")  # (heads, head_dim, D)
+        sd[f"{attn}/out/weight"] = out.flatten(0, 1).t().contiguous()
+    return sd
+
+
+def _split_vit_heads(heads: int):
+    def split(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        sd = dict(sd)
+        for block in _vit_blocks(sd):
+            attn = f"Transformer/{block}/MultiHeadDotProductAttention_1"
+            qkv, bias = sd.pop(f"{attn}/qkv/weight"), sd.pop(f"{attn}/qkv/bias")
+            dim = qkv.shape[1]
+            for n, w, b in zip(_QKV, qkv.chunk(3), bias.chunk(3), strict=True):
+                sd[f"{attn}/{n}/kernel"] = w.t().reshape(dim, heads, dim // heads).contiguous()
+                sd[f"{attn}/{n}/bias"] = b.reshape(heads, dim // heads).clone()
+            sd[f"{attn}/out/kernel"] = sd.pop(f"{attn}/out/weight").t().reshape(heads, dim // heads, dim).contiguous()
+        return sd
+
+    return split
+
+
+def vit_jax_keymap(heads: int) -> KeyMap:
+    """The official JAX ViT layout for a model with `heads` attention heads (the head count is needed only to
+    write their layout: reading takes it from the kernels' shapes)."""
+    block, ours = "Transformer/encoderblock_{i}", "stages.0.blocks.{i}"
+    return KeyMap(
+        f"official JAX ViT (.npz, {heads} heads)",
+        [
+            Rule("embedding/kernel", "stem.proj.weight", _conv_to_ours, _conv_to_theirs),
+            Rule("embedding/bias", "stem.proj.bias"),
+            Rule("cls", "stem.cls_token"),
+            Rule("Transformer/posembed_input/pos_embedding", "stem.pos_embed"),
+            *_norm_rules(block + "/LayerNorm_0", ours + ".norm1"),
+            Rule(_ATTN + "/qkv/{rest}", ours + ".token_mixer.qkv.{rest}"),
+            Rule(_ATTN + "/out/weight", ours + ".token_mixer.proj.weight"),
+            Rule(_ATTN + "/out/bias", ours + ".token_mixer.proj.bias"),
+            *_norm_rules(block + "/LayerNorm_2", ours + ".norm2"),
+            *_mlp_rules(block + "/MlpBlock_3", ours + ".mlp"),
+            *_norm_rules("Transformer/encoder_norm", "norm"),
+            Rule("head/kernel", "head.fc.weight", _dense, _dense),
+            Rule("head/bias", "head.fc.bias"),
+        ],
+        join=_join_vit_heads,
+        split=_split_vit_heads(heads),
+        file_format="JAX .npz",
+    )

@@ -18,7 +18,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .jax import MIXER_JAX
+from .jax import MIXER_JAX, vit_jax_keymap
 from .keymap import KeyMap, Rule
 
 B = "stages.0.blocks.{i}"
@@ -242,6 +242,7 @@ POOLFORMER_TO_TIMM_HEAD = KeyMap(
 
 OFFICIAL_KEYMAPS["resmlp_official"] = RESMLP
 OFFICIAL_KEYMAPS["mixer_jax"] = MIXER_JAX
+OFFICIAL_KEYMAPS.update({f"vit_jax_{heads}h": vit_jax_keymap(heads) for heads in (3, 6, 12)})  # ViT-Ti/S/B
 OFFICIAL_KEYMAPS["poolformer_official"] = POOLFORMER
 OFFICIAL_KEYMAPS["poolformer_official_timm_head"] = POOLFORMER_TO_TIMM_HEAD
 

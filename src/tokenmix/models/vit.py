@@ -15,10 +15,11 @@ from ..paper import PaperFacts
 SIZES = {"tiny": (192, 12, 3), "small": (384, 12, 6), "base": (768, 12, 12)}
 
 
-def vit(size: str, patch: int = 16) -> ModelCfg:
+def vit(size: str, patch: int = 16, act: str = "gelu") -> ModelCfg:
     dim, depth, heads = SIZES[size]
     norm = part("layernorm", eps=1e-6)
-    stage = StageCfg(depth, dim, mixer=part("attention", num_heads=heads, qkv_bias=True), norm=norm)
+    mlp = part("mlp", ratio=4.0, act=act)
+    stage = StageCfg(depth, dim, mixer=part("attention", num_heads=heads, qkv_bias=True), norm=norm, mlp=mlp)
     return ModelCfg(
         stem=part("vit", patch_size=patch),
         stages=(stage,),
@@ -31,7 +32,14 @@ _DEIT = "DeiT paper Table 1 (params ✔) and PoolFormer paper Table 2 (MACs, top
 # DeiT's Table 1 prints whole millions: DeiT-Ti's 5.7M as "5M".
 _TI_DEVIATION = "DeiT's Table 1 truncates 5.7M to 5M"
 _AUGREG = "timm's weights for this name are AugReg (Steiner et al. 2021) in21k->in1k; architecture = DeiT's"
-_vit = dict(family="vit", keymap="vit", mean=HALF_MEAN, std=HALF_STD, crop_pct=0.9)
+# ViT's official code is JAX (google-research/vision_transformer): tanh GELU, and its .npz releases load.
+_vit = dict(family="vit", keymap="vit", mean=HALF_MEAN, std=HALF_STD, crop_pct=0.9, official=dict(act="gelu_tanh"))
+
+
+def _jax(size: str) -> dict:
+    return dict(official_keymaps=(f"vit_jax_{SIZES[size][2]}h",))
+
+
 _deit = dict(family="vit", keymap="vit", crop_pct=0.875)
 
 
@@ -39,27 +47,31 @@ def _ti(source: str, top1: str | None, pretrain: str = "ImageNet-1k") -> PaperFa
     return PaperFacts("5", "1.3", top1, source, pretrain=pretrain, deviation=_TI_DEVIATION, deviation_tolerance=0.15)
 
 
-@register_model(paper=_ti(_DEIT + "; " + _AUGREG, None, "ImageNet-21k"), timm_name="vit_tiny_patch16_224", **_vit)
-def vit_tiny_patch16_224() -> ModelCfg:
-    return vit("tiny")
+@register_model(
+    paper=_ti(_DEIT + "; " + _AUGREG, None, "ImageNet-21k"), timm_name="vit_tiny_patch16_224", **_vit, **_jax("tiny")
+)
+def vit_tiny_patch16_224(act: str = "gelu") -> ModelCfg:
+    return vit("tiny", act=act)
 
 
 @register_model(
     paper=PaperFacts("22", "4.6", None, _DEIT + "; " + _AUGREG, pretrain="ImageNet-21k"),
     timm_name="vit_small_patch16_224",
     **_vit,
+    **_jax("small"),
 )
-def vit_small_patch16_224() -> ModelCfg:
-    return vit("small")
+def vit_small_patch16_224(act: str = "gelu") -> ModelCfg:
+    return vit("small", act=act)
 
 
 @register_model(
     paper=PaperFacts("86", "17.6", "79.67", "Mixer paper Table 3 (ViT-B/16 on ImageNet-1k) and PoolFormer Table 2 ✔"),
     timm_name="vit_base_patch16_224",
     **_vit,
+    **_jax("base"),
 )
-def vit_base_patch16_224() -> ModelCfg:
-    return vit("base")
+def vit_base_patch16_224(act: str = "gelu") -> ModelCfg:
+    return vit("base", act=act)
 
 
 @register_model(paper=_ti(_DEIT, "72.2"), timm_name="deit_tiny_patch16_224", **_deit)
