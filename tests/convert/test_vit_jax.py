@@ -69,8 +69,9 @@ def _reference_forward(p: dict[str, np.ndarray], image: np.ndarray) -> np.ndarra
     for i in range(DEPTH):
         b = f"Transformer/encoderblock_{i}"
         x = x + attention(layer_norm(x, f"{b}/LayerNorm_0"), f"{b}/MultiHeadDotProductAttention_1")
-        h = gelu(layer_norm(x, f"{b}/LayerNorm_2") @ p[f"{b}/MlpBlock_3/Dense_0/kernel"] + p[f"{b}/MlpBlock_3/Dense_0/bias"])
-        x = x + h @ p[f"{b}/MlpBlock_3/Dense_1/kernel"] + p[f"{b}/MlpBlock_3/Dense_1/bias"]
+        mlp = f"{b}/MlpBlock_3"
+        h = gelu(layer_norm(x, f"{b}/LayerNorm_2") @ p[f"{mlp}/Dense_0/kernel"] + p[f"{mlp}/Dense_0/bias"])
+        x = x + h @ p[f"{mlp}/Dense_1/kernel"] + p[f"{mlp}/Dense_1/bias"]
     return layer_norm(x, "Transformer/encoder_norm")[0] @ p["head/kernel"] + p["head/bias"]
 
 

@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from ..lm.config import make_cfg
     from ..lm.trainer import LMTrainer
     from ..train import checkpoints
+    from ..train.signals import Interrupted
 
     given = overrides(args)
     cfg = make_cfg(given)
@@ -101,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
     except FloatingPointError as e:
         print(f"tokenmix train-lm: error: {e}", file=sys.stderr)
         return 3
+    except Interrupted as e:
+        print(f"tokenmix train-lm: {e}", file=sys.stderr)
+        return e.exit_code
     print(
         f"validation loss {summary['final_val_loss']:.4f} (perplexity {summary['final_val_ppl']:.2f}) after "
         f"{summary['steps']} steps, {summary['train_time_s']:.1f} s of training, {summary['tokens_per_s']:,.0f} "

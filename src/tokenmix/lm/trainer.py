@@ -2,8 +2,10 @@
 
 The step counter is the run's only position: the batch, its masks and the learning rate are functions of
 (seed, step), so a checkpoint (weights, AdamW state, RNG state, counters) resumes bit for bit on CPU in
-deterministic mode. Checkpoints use tokenmix.train.checkpoints (atomic directories, safetensors weights,
-state.pt read with weights_only=True); the tokenizer and model options travel in the weights' metadata.
+deterministic mode. SIGINT/SIGTERM stop the loop after the current step with a checkpoint
+(tokenmix.train.signals, as image training). Checkpoints use tokenmix.train.checkpoints (atomic directories,
+safetensors weights, state.pt read with weights_only=True); the tokenizer and model options travel in the
+weights' metadata.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import torch.nn.functional as F
 from ..train import checkpoints
 from ..train.report import TensorBoard, write_summary, write_text
 from ..train.runtime import seed_everything
+from ..train.signals import Interrupted, StopRequest
 from .config import LMTrainCfg
 from .data import IGNORE, Batches, Split, read_text
 from .models import SequenceModel, lm_cfg
@@ -154,6 +157,11 @@ class LMTrainer:
 
     # ---- the loop ------------------------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
+        """Train to cfg.steps; raises signals.Interrupted after writing a checkpoint on SIGINT/SIGTERM."""
+        with StopRequest("train-lm") as stop:
+            return self._fit(stop)
+
+    def _fit(self, stop: StopRequest) -> dict[str, Any]:
         cfg = self.cfg
         tb = TensorBoard(self.run_dir / "tb", resumed_at=self.step or None, tags=LM_TAGS)
         t0, tokens0 = time.perf_counter(), self.tokens_seen
@@ -168,13 +176,17 @@ class LMTrainer:
                 print(f"step {self.step:>6}/{cfg.steps}  loss {self.loss_sum / self.loss_steps:.4f}  "
                       f"lr {lr_at(self.step - 1, cfg):.2e}  {rate:,.0f} tok/s", flush=True)  # fmt: skip
             evaluate = self.step % cfg.eval_every == 0 or last
-            save = (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0) or last
+            save = (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0) or last or stop.signum
             if evaluate or save:  # the clock counts training only
                 self.train_time += time.perf_counter() - t0
                 if evaluate:
                     tb.row(self._evaluate(), self.step)
                 if save:
                     self.save_checkpoint()
+                if stop.signum and not last:
+                    tb.close()
+                    newest = checkpoints.newest_checkpoint(self.run_dir / "checkpoints")
+                    raise Interrupted(stop.signum, self.step, newest, self.run_dir, True, "train-lm")
                 t0, tokens0 = time.perf_counter(), self.tokens_seen
         summary = self.finish()
         tb.hparams({k: getattr(cfg, k) for k in LM_HPARAMS}, dict(val_loss=summary["final_val_loss"]))

@@ -14,11 +14,14 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class Interrupted(Exception):
     """The run stopped on a signal after writing a checkpoint."""
 
-    def __init__(self, signum: int, step: int, checkpoint: object, run_dir: object, is_main: bool) -> None:
+    def __init__(
+        self, signum: int, step: int, checkpoint: object, run_dir: object, is_main: bool, command: str = "train"
+    ) -> None:
         self.signum, self.step, self.checkpoint, self.is_main = signum, step, checkpoint, is_main
         super().__init__(
             f"{signal.Signals(signum).name} received: stopped after step {step}; checkpoint in {checkpoint}; "
-            f"continue with: tokenmix train --output {run_dir} --resume auto"
+            f"continue with: tokenmix {command} --output {run_dir} --resume auto"
+            + (" (and the run's other options)" if command != "train" else "")
         )
 
     @property
@@ -29,7 +32,8 @@ class Interrupted(Exception):
 class StopRequest:
     """While entered, SIGINT and SIGTERM set `signum` instead of ending the process (main thread only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, command: str = "train") -> None:
+        self.command = command  # the subcommand named in the message
         self.signum = 0  # 0: no stop requested
         self._previous: dict[int, object] = {}
         self._depth = 0  # entered again by the loop inside the run that entered it first
@@ -56,6 +60,6 @@ class StopRequest:
         # os.write, not print: a handler may run in the middle of another write to stderr
         os.write(
             2,
-            f"tokenmix train: {signal.Signals(signum).name}: stopping after this step "
+            f"tokenmix {self.command}: {signal.Signals(signum).name}: stopping after this step "
             f"and writing a checkpoint (signal again to abort)\n".encode(),
         )
