@@ -142,6 +142,19 @@ def test_report_of_a_partial_grid_counts_what_finished(one_and_two_shards, tmp_p
     assert variant["seeds_done"] == 1 and variant["top1_std"] is None
 
 
+def test_report_rows_say_which_is_the_baseline_and_which_has_not_run(one_and_two_shards, tmp_path, capsys):
+    root, _ = one_and_two_shards
+    partial = tmp_path / "unrun"
+    shutil.copytree(root / "one", partial)
+    for seed in (0, 1):
+        (partial / "cells" / f"identity_seed{seed}" / "summary.json").unlink()
+    assert in_process(capsys, "ablate", "report", partial)[0] == 0
+    rows = {line.split("|")[1].strip(): line for line in (partial / "report.md").read_text().splitlines()
+            if line.startswith("| ") and "/2 |" in line}  # fmt: skip
+    assert "(baseline)" in rows["pool"] and "(baseline)" not in rows["identity"]
+    assert "(not run)" in rows["identity"] and "| 0/2 |" in rows["identity"]
+
+
 def test_a_different_grid_in_the_same_folder_is_refused(one_and_two_shards, capsys):
     root, _ = one_and_two_shards
     code, _, err = in_process(capsys, "ablate", "digits-tiny", "--seeds", "7", "--output", root / "one")

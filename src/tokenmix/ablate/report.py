@@ -165,6 +165,13 @@ def _fmt(value: float | None, digits: int = 2, sign: str = "") -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:{sign}.{digits}f}"
 
 
+def _no_delta(variant: dict[str, Any], grid: dict[str, Any]) -> str:
+    """Why a variant has no comparison: it is the baseline, or none of its seeds has finished."""
+    if variant["mixers"] == grid["baseline"]:
+        return "(baseline)"
+    return "(not run)" if not variant["seeds_done"] else "–"
+
+
 def markdown(report: dict[str, Any]) -> str:
     grid, comps = report["grid"], {c["label"]: c for c in report["comparisons"]}
     lines = [
@@ -181,7 +188,7 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     for v in report["variants"]:
         c = comps.get(v["label"])
-        delta = f"{_fmt(c['mean'], sign='+')} [{_fmt(c['low'])}, {_fmt(c['high'])}]" if c else "(baseline)"
+        delta = f"{_fmt(c['mean'], sign='+')} [{_fmt(c['low'])}, {_fmt(c['high'])}]" if c else _no_delta(v, grid)
         params = _fmt(v["params"] / 1e3, 1) if v["params"] else "–"
         macs = _fmt(v["macs"] / 1e6, 2) if v["macs"] else "–"
         lines.append(
