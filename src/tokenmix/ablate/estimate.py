@@ -1,7 +1,8 @@
 """How long a grid will take, from a few measured training steps of each variant's model (forward,
-cross-entropy, backward, AdamW at the grid's batch size and thread count, on random images) scaled to the
-cells' epochs. An estimate for sizing presets: it leaves out data augmentation and start-up, and the
-evaluation passes are counted as one third of a training step per image (forward only).
+cross-entropy, backward, AdamW at the grid's batch size and thread count, with the recipe's autocast and memory
+format, on random images) scaled to the cells' epochs. An estimate for sizing presets: it leaves out data
+augmentation and start-up, and the evaluation passes are counted as one third of a training step per image
+(forward only).
 
 Steps are timed in CPU seconds of this process (time.process_time), not wall seconds: on a shared machine a
 one-thread process's CPU time is what the step costs an idle core, while its wall time grows with everyone
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from ..factory import create_model
+from ..train.runtime import amp_dtype, autocast, memory_format
 from .check import CheckedCell, check_grid
 from .grid import Grid
 
@@ -35,13 +37,18 @@ def time_steps(train: dict, num_classes: int, steps: int, warmup: int = 2) -> tu
     """Median (CPU, wall) seconds of one AdamW training step of the cell's model at its batch size."""
     model = create_model(train["model"], num_classes=num_classes, img_size=train["img_size"],
                          in_chans=train["in_chans"] or 3, **train["model_options"])  # fmt: skip
+    cpu_device = torch.device("cpu")
+    fmt = memory_format(train["channels_last"], model, cpu_device)
+    dtype = amp_dtype(train["amp"], cpu_device)
+    model = model.to(memory_format=fmt)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    x = torch.randn(train["batch_size"], model.in_chans, model.img_size, model.img_size)
+    x = torch.randn(train["batch_size"], model.in_chans, model.img_size, model.img_size).to(memory_format=fmt)
     y = torch.randint(0, num_classes, (train["batch_size"],))
     cpu, wall = [], []
     for i in range(warmup + steps):
         start_cpu, start_wall = time.process_time(), time.perf_counter()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
+        with autocast(cpu_device, dtype):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
