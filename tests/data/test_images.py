@@ -3,6 +3,8 @@ and in an image folder's evaluation split a corrupt image is left out and counte
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -74,3 +76,24 @@ def test_a_batch_of_only_corrupt_evaluation_images_yields_nothing(tmp_path):
     batches = FolderBatches(tmp_path, to_tensor, to_tensor, batch_size=2, seed=0)
     assert [len(y) for _, y in batches.test_batches(batch_size=2)] == [2]
     assert batches.test_skipped == {str(p) for p in val[:2]}
+
+
+def pid_image(image: Image.Image) -> torch.Tensor:
+    """The image's grey level in channel 0, the process that decoded it in channel 1."""
+    level = torch.from_numpy(np.array(image)).permute(2, 0, 1)[:1].long()
+    return torch.cat([level, torch.full_like(level, os.getpid())])
+
+
+def test_folder_workers_persist_across_epochs_and_give_the_batches_of_no_workers(tmp_path):
+    make_folder(tmp_path)
+    inline = FolderBatches(tmp_path, pid_image, pid_image, batch_size=2, seed=0)
+    pooled = FolderBatches(tmp_path, pid_image, pid_image, batch_size=2, seed=0, workers=2)
+    train_workers, test_workers = set(), set()
+    for epoch in range(3):
+        for (step, x, y), (step0, x0, y0) in zip(pooled.train_epoch(epoch), inline.train_epoch(epoch), strict=True):
+            assert step == step0 and torch.equal(x[:, 0], x0[:, 0]) and torch.equal(y, y0)
+            train_workers.update(x[:, 1, 0, 0].tolist())
+        for x, _ in pooled.test_batches(batch_size=3):
+            test_workers.update(x[:, 1, 0, 0].tolist())
+    assert os.getpid() not in train_workers | test_workers
+    assert len(train_workers) <= 2 and len(test_workers) <= 2  # the same two processes served every pass

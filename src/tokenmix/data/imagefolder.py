@@ -7,7 +7,9 @@ actually fails. In training the next image takes its place (the batch keeps its 
 left out and counted, so no image is scored twice.
 
 Each sample's transform is seeded from (seed, epoch, index), so augmentation is reproducible and a resume
-mid-epoch repeats it exactly, with or without worker processes.
+mid-epoch repeats it exactly, with or without worker processes. Worker processes start once and serve every
+epoch and evaluation (persistent workers: a fresh DataLoader per epoch would re-fork them and re-pickle the
+file list each time); batches are pinned when a CUDA device is present, so the copy to it can overlap.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset, default_collate
+from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
 from .batches import Shard
 from .images import ImageError, open_image
@@ -129,6 +131,19 @@ def collate_readable(items: list[tuple[torch.Tensor | None, int, str]]):
     return x, y, skipped
 
 
+class NextBatches(Sampler):
+    """A batch sampler whose batches are set before each pass: one persistent DataLoader serves every epoch."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[tuple[int, int]]] = []
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
 class FolderBatches:
     """The DataLoader path for large images, with the same interface as ArrayBatches."""
 
@@ -157,10 +172,19 @@ class FolderBatches:
         self.local_batch = batch_size // self.shard.world
         self.skipped: set[str] = set()  # every unreadable file met, in training or evaluation
         self.test_skipped: set[str] = set()  # the evaluation images left out
+        self._loaders: dict[FolderImages, tuple[DataLoader, NextBatches]] = {}
 
     def _loader(self, dataset: FolderImages, batches: list[list[tuple[int, int]]]) -> DataLoader:
-        collate = None if dataset.replace_unreadable else collate_readable
-        return DataLoader(dataset, batch_sampler=batches, num_workers=self.workers, collate_fn=collate)
+        """The dataset's one DataLoader (its workers outlive each pass), set to yield `batches` next."""
+        if dataset not in self._loaders:
+            sampler = NextBatches()
+            collate = None if dataset.replace_unreadable else collate_readable
+            loader = DataLoader(dataset, batch_sampler=sampler, num_workers=self.workers, collate_fn=collate,
+                                persistent_workers=self.workers > 0, pin_memory=torch.cuda.is_available())  # fmt: skip
+            self._loaders[dataset] = loader, sampler
+        loader, sampler = self._loaders[dataset]
+        sampler.batches = batches
+        return loader
 
     def _collect(self, skipped: list[str]) -> None:
         self.skipped.update(p for s in skipped if s for p in s.split("\n"))
