@@ -8,7 +8,7 @@ import sys
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tokenmix.train.report import TensorBoard
+from tokenmix.train.trackers import TensorBoard
 
 from .util import tokenmix
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import ConfigError
+from ..train.trackers import parse_names
 from .tokenizers import KINDS
 
 CHOICES = {"objective": ("causal", "mlm"), "tokenizer": KINDS, "device": ("auto", "cpu", "cuda")}
@@ -44,6 +45,7 @@ class LMTrainCfg:
     eval_every: int = 250  # steps between validation passes (and one at the end)
     eval_batch_size: int = 256
     log_every: int = 50  # steps between progress lines
+    trackers: str = "tb"  # where steps and validations are reported besides metrics.csv: tb, wandb, mlflow
     checkpoint_every: int = 250  # steps between checkpoints (and one at the end)
     keep_checkpoints: int = 2
     seed: int = 0
@@ -61,7 +63,7 @@ class LMTrainCfg:
 FIELDS = {f.name: f for f in dataclasses.fields(LMTrainCfg)}
 HINTS = typing.get_type_hints(LMTrainCfg)
 # Fields a resumed run may change: they do not alter the computation.
-RESUME_MAY_CHANGE = {"log_every", "eval_batch_size", "keep_checkpoints", "device"}
+RESUME_MAY_CHANGE = {"log_every", "trackers", "eval_batch_size", "keep_checkpoints", "device"}
 
 
 def field_type(name: str) -> tuple[type, bool]:
@@ -113,6 +115,7 @@ def validate(cfg: LMTrainCfg) -> None:
     for key, choices in CHOICES.items():
         if getattr(cfg, key) not in choices:
             raise ConfigError(f"{key} must be one of {', '.join(choices)}; got {getattr(cfg, key)!r}")
+    parse_names(cfg.trackers)
     if cfg.token_weights not in (None, "toeplitz", "dense"):
         raise ConfigError(f"token_weights must be toeplitz, dense or none; got {cfg.token_weights!r}")
     for key in ("context", "steps", "batch_size", "eval_every", "eval_batch_size", "log_every", "keep_checkpoints"):

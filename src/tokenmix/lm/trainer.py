@@ -21,9 +21,10 @@ import torch
 import torch.nn.functional as F
 
 from ..train import checkpoints
-from ..train.report import TensorBoard, write_summary, write_text
+from ..train.report import write_summary, write_text
 from ..train.runtime import seed_everything
 from ..train.signals import Interrupted, StopRequest
+from ..train.trackers import open_trackers
 from .config import LMTrainCfg
 from .data import IGNORE, Batches, Split, read_text
 from .models import SequenceModel, lm_cfg
@@ -163,11 +164,11 @@ class LMTrainer:
 
     def _fit(self, stop: StopRequest) -> dict[str, Any]:
         cfg = self.cfg
-        tb = TensorBoard(self.run_dir / "tb", resumed_at=self.step or None, tags=LM_TAGS)
+        trackers = open_trackers(cfg.trackers, self.run_dir, resumed_at=self.step or None, tags=LM_TAGS)
         t0, tokens0 = time.perf_counter(), self.tokens_seen
         while self.step < cfg.steps:
             loss = self.train_step()
-            tb.step(self.step, loss, lr_at(self.step - 1, cfg))
+            trackers.step(self.step, loss, lr_at(self.step - 1, cfg))
             self.loss_sum += loss
             self.loss_steps += 1
             last = self.step == cfg.steps
@@ -180,17 +181,17 @@ class LMTrainer:
             if evaluate or save:  # the clock counts training only
                 self.train_time += time.perf_counter() - t0
                 if evaluate:
-                    tb.row(self._evaluate(), self.step)
+                    trackers.row(self._evaluate(), self.step)
                 if save:
                     self.save_checkpoint()
                 if stop.signum and not last:
-                    tb.close()
+                    trackers.close()
                     newest = checkpoints.newest_checkpoint(self.run_dir / "checkpoints")
                     raise Interrupted(stop.signum, self.step, newest, self.run_dir, True, "train-lm")
                 t0, tokens0 = time.perf_counter(), self.tokens_seen
         summary = self.finish()
-        tb.hparams({k: getattr(cfg, k) for k in LM_HPARAMS}, dict(val_loss=summary["final_val_loss"]))
-        tb.close()
+        trackers.hparams({k: getattr(cfg, k) for k in LM_HPARAMS}, dict(val_loss=summary["final_val_loss"]))
+        trackers.close()
         return summary
 
     def _evaluate(self) -> dict[str, Any]:

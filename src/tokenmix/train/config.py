@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import ConfigError, json_config
+from .trackers import parse_names
 
 if TYPE_CHECKING:
     from ..data.config import DataCfg
@@ -82,6 +83,7 @@ class TrainCfg:
     checkpoint_every: int = 0  # optimizer steps between checkpoints; 0: at the end of every epoch only
     keep_checkpoints: int = 2
     progress: bool = True  # tqdm bar on stderr (rank 0, only when stderr is a terminal)
+    trackers: str = "tb"  # where steps and epochs are reported besides metrics.csv: tb, wandb, mlflow (a comma list)
     collective_timeout: float = 600.0  # seconds a DDP rank waits for the others before the job ends
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +97,7 @@ FIELDS = {f.name: f for f in dataclasses.fields(TrainCfg)}
 # Fields a resumed run may change: they do not alter the computation.
 RESUME_MAY_CHANGE = {
     "progress",
+    "trackers",
     "workers",
     "eval_batch_size",
     "eval_hflip",
@@ -174,6 +177,7 @@ def validate(cfg: TrainCfg) -> None:
         if getattr(cfg, key) not in choices:
             raise ConfigError(f"{key} must be one of {', '.join(choices)}; got {getattr(cfg, key)!r}")
     validate_opt(cfg.opt)
+    parse_names(cfg.trackers)
     if cfg.layer_decay is not None and not 0 < cfg.layer_decay <= 1:
         raise ConfigError(f"layer_decay must be in (0, 1] or none, got {cfg.layer_decay}")
     for key in ("epochs", "batch_size", "grad_accum", "eval_batch_size", "keep_checkpoints"):

@@ -1,7 +1,7 @@
 """What a run tells: the lines it prints (start, progress bar, one per epoch, skipped files, the result) and
-what it leaves in its folder besides checkpoints (metrics.csv, TensorBoard events, summary.json, curves.png).
-metrics.csv is rewritten whole from the history kept in every checkpoint, so a resumed run never duplicates or
-loses a row."""
+what it leaves in its folder besides checkpoints (metrics.csv, summary.json, curves.png; TensorBoard, W&B and
+MLflow: trackers.py). metrics.csv is rewritten whole from the history kept in every checkpoint, so a resumed run
+never duplicates or loses a row."""
 
 from __future__ import annotations
 
@@ -83,66 +83,6 @@ def plot_curves(path: Path, history: list[dict[str, Any]]) -> None:
     fig.tight_layout()
     write_file_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     plt.close(fig)
-
-
-# metrics.csv columns as TensorBoard tags, grouped so that each panel compares like with like
-IMAGE_TAGS = {
-    "train_loss": "loss/train",
-    "test_loss": "loss/test",
-    "train_top1": "top1/train",
-    "test_top1": "top1/test",
-    "ema_top1": "top1/test_ema",
-    "test_top5": "top5/test",
-    "lr": "opt/lr",
-    "images_per_s": "speed/images_per_s",
-    "wall_s": "time/wall_s",
-}
-
-
-class TensorBoard:
-    """Events in run/tb when tensorboard is installed (an optional extra; without it, one line says so): every
-    optimizer step's loss and learning rate, each metrics row under grouped tags (`tags`: column -> tag), and
-    the run's hyper-parameters with its final metrics (the HPARAMS tab)."""
-
-    def __init__(self, log_dir: Path, resumed_at: int | None, tags: dict[str, str] | None = None) -> None:
-        self.tags = IMAGE_TAGS if tags is None else tags
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            self.writer = None
-            print("note: tensorboard is not installed, so no tb/ events (pip install 'tokenmix[tb]')", flush=True)
-            return
-        # a resumed run drops what a killed run wrote after its last checkpoint (at step resumed_at) and keeps
-        # that step's own points
-        purge = None if resumed_at is None else resumed_at + 1
-        self.writer = SummaryWriter(str(log_dir), purge_step=purge)
-
-    def step(self, step: int, loss: float, lr: float) -> None:
-        """One optimizer step (rank 0's batch under DDP)."""
-        if self.writer is not None:
-            self.writer.add_scalar("step/train_loss", loss, step)
-            self.writer.add_scalar("step/lr", lr, step)
-
-    def row(self, row: dict[str, Any], step: int) -> None:
-        """One metrics.csv row (an epoch's end, a validation)."""
-        if self.writer is None:
-            return
-        for key, tag in self.tags.items():
-            if isinstance(row.get(key), (int, float)):
-                self.writer.add_scalar(tag, row[key], step)
-        self.writer.flush()
-
-    def hparams(self, values: dict[str, Any], metrics: dict[str, float | None]) -> None:
-        """`values`: the config fields worth comparing runs by; `metrics`: final results (None left out)."""
-        if self.writer is None:
-            return
-        metrics = {f"final/{k}": v for k, v in metrics.items() if v is not None}
-        values = {k: "none" if v is None else v for k, v in values.items()}  # TensorBoard has no null
-        self.writer.add_hparams(values, metrics, run_name="hparams")
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
 
 
 # ---- lines on the terminal ---------------------------------------------------------------------------------

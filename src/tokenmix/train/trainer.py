@@ -42,8 +42,9 @@ from .distributed import DistInfo, all_max, all_sum, any_rank, gather_objects, s
 from .runtime import amp_dtype, autocast, memory_format, seed_everything
 from .signals import Interrupted, StopRequest
 from .state import CheckpointInfo, RunState
+from .trackers import Trackers, open_trackers
 
-# the config fields TensorBoard's HPARAMS tab compares runs by
+# the config fields the trackers compare runs by (TensorBoard's HPARAMS tab, W&B's config, MLflow's params)
 HPARAMS = ("model", "data", "epochs", "batch_size", "opt", "lr", "weight_decay", "smoothing", "drop_path", "seed")
 
 # Test hooks: the loss of this (1-based) optimizer step is replaced by NaN, to exercise the non-finite policy;
@@ -284,14 +285,14 @@ class Trainer:
 
     def _fit(self) -> dict[str, Any]:
         step = self.state.step
-        tb = report.TensorBoard(self.run_dir / "tb", resumed_at=step or None) if self.dist.is_main else None
+        names = self.cfg.trackers if self.dist.is_main else "none"  # rank 0 reports for all
+        trackers = open_trackers(names, self.run_dir, resumed_at=step or None)
         try:
             with self.stop:
                 for epoch in range(step // self.steps_per_epoch, self.cfg.epochs):
-                    self._train_epoch(epoch, self.state.step - epoch * self.steps_per_epoch, tb)
+                    self._train_epoch(epoch, self.state.step - epoch * self.steps_per_epoch, trackers)
                     row = self._end_epoch(epoch)
-                    if tb is not None:
-                        tb.row(row, self.state.step)
+                    trackers.row(row, self.state.step)
                     self.save_checkpoint()
                     self._print(report.epoch_line(row, self.cfg.epochs))
                     if self.dist.is_main:
@@ -300,21 +301,18 @@ class Trainer:
                     if signum:
                         self._interrupt(signum)
                 summary = self.finish()
-                if tb is not None:
-                    tb.hparams({k: getattr(self.cfg, k) for k in HPARAMS}, dict(top1=summary["final_top1"]))
+                trackers.hparams({k: getattr(self.cfg, k) for k in HPARAMS}, dict(top1=summary["final_top1"]))
                 return summary
         finally:
-            if tb is not None:
-                tb.close()
+            trackers.close()
 
-    def _train_epoch(self, epoch: int, start_step: int, tb: report.TensorBoard | None) -> None:
+    def _train_epoch(self, epoch: int, start_step: int, trackers: Trackers) -> None:
         show = self.dist.is_main and self.cfg.progress
         bar = report.Progress(epoch, self.cfg.epochs, self.steps_per_epoch, start_step, show)
         clock = time.perf_counter()
         for step_in_epoch, x, y in self.batches.train_epoch(epoch, start_step):
             self.train_step(epoch, step_in_epoch, x, y)
-            if tb is not None:
-                tb.step(self.state.step, self.last_loss, self.optimizer.param_groups[0]["lr"])
+            trackers.step(self.state.step, self.last_loss, self.optimizer.param_groups[0]["lr"])
             self.state.train_images += len(y) * self.dist.world
             bar.update(len(y) * self.dist.world, self.state.epoch_sums)
             last = step_in_epoch == self.steps_per_epoch - 1
