@@ -117,12 +117,12 @@ def test_unknown_preset_or_a_model_without_one_is_a_config_error() -> None:
 # --- construction and init --------------------------------------------------------------------------------------
 
 
-def torch_default_bound(conv: nn.Conv2d) -> float:
+def torch_default_bound(conv: nn.Conv2d | nn.Linear) -> float:
     """kaiming_uniform_(a=sqrt(5)): U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
     return 1 / math.sqrt(conv.weight[0].numel())
 
 
-def assert_torch_default(conv: nn.Conv2d) -> None:
+def assert_torch_default(conv: nn.Conv2d | nn.Linear) -> None:
     bound, w = torch_default_bound(conv), conv.weight.detach()
     assert w.abs().max() <= bound
     assert w.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.1)
@@ -201,3 +201,80 @@ def test_repmlp_resnet_official_fc3_is_orthogonal() -> None:
     w = default.weight.detach().flatten(1)
     # PyTorch's default U(+-1/sqrt(fan_in)): squared column norm fan_out / (3 fan_in) = 4/3, not 1
     assert (w.T @ w).diagonal().mean().item() == pytest.approx(4 / 3, rel=0.05)
+
+
+# --- families whose default already is the official configuration (so no preset) -------------------------------
+
+# main_gfnet.py: each arch's own drop_path_rate (Ti / XS pass none: GFNet's default 0), linear over all blocks
+GFNET_MAIN = {
+    "gfnet_ti": (0.0, 12),
+    "gfnet_xs": (0.0, 12),
+    "gfnet_s": (0.15, 19),
+    "gfnet_b": (0.25, 19),
+    "gfnet_h_ti": (0.1, 19),
+    "gfnet_h_s": (0.2, 19),
+    "gfnet_h_b": (0.4, 36),
+}
+SMLPNET_REGISTRY = {"smlpnet_t": (0.0, 26), "smlpnet_s": (0.2, 38), "smlpnet_b": (0.3, 38)}  # SPACH dp_rate
+NO_DROP_PATH = ["repmlpnet_t224", "repmlpnet_l256", "convmixer_1536_20", "convmixer_768_32"]  # none in the code
+
+
+@pytest.mark.parametrize("name", ["gfnet_xs", "gfnet_h_b", "smlpnet_s", "repmlpnet_b224", "convmixer_768_32"])
+def test_families_whose_default_is_official_have_no_preset(name: str) -> None:
+    with pytest.raises(ConfigError, match=f"{name} has no official preset"):
+        model_cfg(name, preset="official")
+
+
+@pytest.mark.parametrize("name", list(GFNET_MAIN))
+def test_gfnet_default_drop_path_is_main_gfnet_pys(name: str) -> None:
+    """main_gfnet.py never passes `--drop-path` to the model, so its per-arch constructor rates are the rates."""
+    rate, depth = GFNET_MAIN[name]
+    assert block_rates(meta_model(model_cfg(name))) == pytest.approx(linspace(rate, depth), abs=1e-7)
+
+
+@pytest.mark.parametrize("name", list(SMLPNET_REGISTRY))
+def test_smlpnet_default_drop_path_is_spachs_on_both_residuals(name: str) -> None:
+    """registry.py's dp_rate, `dp_rate * block / (blocks - 1)`, one DropPath for token and channel mixing."""
+    rate, depth = SMLPNET_REGISTRY[name]
+    blocks = [block for stage in meta_model(model_cfg(name)).stages for block in stage.blocks]
+    expected = [rate * i / (depth - 1) for i in range(depth)]
+    got = [[m.drop_prob for m in block.modules() if isinstance(m, DropPath)] for block in blocks]
+    assert got == [[r, r] if r > 0 else [] for r in expected]
+
+
+@pytest.mark.parametrize("name", NO_DROP_PATH)
+def test_repmlpnet_and_convmixer_have_no_drop_path_as_in_their_code(name: str) -> None:
+    model = meta_model(model_cfg(name))
+    assert not [m for m in model.modules() if isinstance(m, DropPath)]
+    assert model.head.drop.p == 0.0
+
+
+def test_gfnet_default_init_is_gfnet_pys() -> None:
+    """gfnet.py: trunc_normal(0.02) Linears with zero bias and position embedding, filters randn * 0.02 (not
+    truncated), PyTorch's default patch and downsampling convs; GFNet-H's LayerScale `init_values` 1e-3 for H-Ti."""
+    torch.manual_seed(0)
+    model = create_model("gfnet_h_ti")
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    assert_trunc_normal_002(torch.cat([m.weight.flatten() for m in linears]))
+    assert all(m.bias.abs().max() == 0 for m in linears)
+    assert_trunc_normal_002(model.stem.pos_embed)
+    filters = torch.cat([m.token_mixer.complex_weight.detach().flatten() for s in model.stages for m in s.blocks])
+    assert filters.std().item() == pytest.approx(0.02, rel=0.02)
+    assert filters.abs().max() > 0.08  # beyond 4 std: a normal, not one truncated at 2 std
+    assert_torch_default(model.stem.proj)
+    for stage in model.stages[1:]:
+        assert_torch_default(stage.downsample.conv)
+    scales = [p for n, p in model.named_parameters() if n.endswith("ls2.scale")]
+    assert len(scales) == 19 and all(torch.all(p == 1e-3) for p in scales)
+
+
+@pytest.mark.parametrize("name", ["smlpnet_t", "repmlpnet_t224", "convmixer_768_32"])
+def test_smlpnet_repmlpnet_convmixer_keep_pytorchs_default_init(name: str) -> None:
+    """None of smlp.py, repmlpnet.py, convmixer.py has init code: every Linear and conv keeps PyTorch's
+    U(+-1/sqrt(fan_in)) (for RepMLPNet's fc3 too: the orthogonal init is RepMLP v1's only)."""
+    torch.manual_seed(0)
+    layers = [m for m in create_model(name).modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    assert len(layers) > 10
+    for layer in layers:
+        if layer.weight.numel() >= 1000:  # enough values for the std estimate
+            assert_torch_default(layer)

@@ -30,6 +30,11 @@ def convmixer(h: int, d: int, kernel: int, patch: int, act: str = "gelu") -> Mod
     )
 
 
+# No preset="official": the defaults are the official configuration (locuslab/convmixer 4704811). convmixer.py has no
+# init code, dropout or drop-path; the README's train command (the vendored timm train.py) sets neither `--drop`
+# (default 0) nor `--drop-path` (default None), and the vendored registrations ignore them. Their convmixer_768_32 is
+# built with GELU, but the README says the released 768/32 was trained with ReLU: the paper's model, our default.
+
 # The paper prints no MACs; mmpretrain's metafile (48.7G / 19.6G / 5.6G) is 5-6 % below a hand count and
 # below torch's counter alike, so it is not used as a reference.
 _SRC = "ConvMixer paper Table 1 / official README ✔ (no MACs in the paper)"

@@ -57,6 +57,11 @@ def gfnet_h(size: str) -> ModelCfg:
     )
 
 
+# No preset="official": the defaults are the official configuration (raoyongming/GFNet 2de48b6). main_gfnet.py gives
+# each arch its own drop_path_rate (none for Ti / XS, so GFNet's default 0; S 0.15, B 0.25, H-Ti 0.1, H-S 0.2, H-B 0.4;
+# linear over all blocks) and never hands its `--drop-path` flag (default 0.1, unset in the README command) to the
+# model; gfnet.py inits Linears trunc_normal(0.02) with zero bias and the position embedding trunc_normal(0.02), draws
+# the filters as randn * 0.02 and leaves the patch and downsampling convs at PyTorch's default: all as here.
 _SRC = "GFNet README ✔ (params, FLOPs = MACs, top-1)"
 _reg = dict(family="gfnet", keymap="gfnet", crop_pct=0.9)
 _reg_h = dict(family="gfnet", keymap="gfnet_h", crop_pct=0.9)

@@ -46,6 +46,10 @@ def repmlpnet(size: str, img_size: int, deploy: bool = False) -> ModelCfg:
     )
 
 
+# No preset="official": the defaults are the official configuration (DingXiaoH/RepMLP 3eff13f). repmlpnet.py has no
+# drop-path or dropout (a TODO beside the residual asks whether to add one) and no init code; main_repmlp.py builds the
+# model and inits nothing; the README command and config.py set only recipe options (mixup, cutmix, label smoothing).
+# The orthogonal fc3 init belongs to RepMLP v1's repmlp.py (repmlp_resnet.py), not to RepMLPNet.
 _SRC = "RepMLP README ✔ (params, FLOPs = MACs, top-1)"
 _reg = dict(family="repmlpnet", keymap="repmlpnet")
 _K = "FLOPs (=MACs)"

@@ -40,6 +40,10 @@ def smlpnet(size: str) -> ModelCfg:
     )
 
 
+# No preset="official": the defaults are the official configuration (microsoft/SPACH dcede1e). models/registry.py fixes
+# dp_rate per size (T 0, S 0.2, B 0.3: SIZES), spread as rate * block / (blocks - 1) with one rate for both residuals of
+# a block; main.py hands its `--drop-path` (default 0.1, unset in the README command) and `--drop` to the model as
+# keywords that sMLPNet's **kwargs discards; smlp.py has no init code (PyTorch's defaults, init="torch_default").
 _SRC = "SPACH README (sMLPNet) ✔ (params, FLOPs = MACs, top-1)"
 _K = "FLOPs (=MACs)"
 
