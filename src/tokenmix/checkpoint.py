@@ -249,7 +249,7 @@ def to_tokenmix_keys(
         if set(converted) == ours:
             LOG.info(f"{source}: keys in the {KEYMAPS[name].name} layout")
             return converted
-        near = near or (KEYMAPS[name].name, set(converted))
+        near = near or (KEYMAPS[name], set(converted))
     shared = set(state_dict) & ours
     if 2 * len(shared) >= len(ours):  # tokenmix keys, some missing or extra: the strict load names them
         return state_dict
@@ -257,8 +257,9 @@ def to_tokenmix_keys(
         layout, keys = near
         lacks, extra = sorted(ours - keys), sorted(keys - ours)
         raise CheckpointError(
-            f"{source}: its keys are in the {layout} layout, but not this configuration's: it lacks "
+            f"{source}: its keys are in the {layout.name} layout, but not this configuration's: it lacks "
             f"{lacks[0] if lacks else None!r} and has {extra[0] if extra else None!r}"
+            + (f"; {layout.hint}" if layout.hint else "")
         )
     known = ", ".join(("tokenmix",) + tuple(keymaps))
     raise CheckpointError(

@@ -9,7 +9,8 @@ itself exactly (up to fp32 rounding) using its own parameters and its neighbours
 - ResMLP's token branch ls * Linear_tokens(Affine(x)) as one column-scaled token GEMM plus a constant map;
 - PoolFormer's LayerScale into the GroupNorm before pool(x) - x (per-channel linear, so it commutes);
 - PoolFormerV2's StarReLU scale and bias into fc2;
-- ConvMixer's BatchNorms into the 1x1 conv's bias and, through ReLU, into the convs before them.
+- ConvMixer's BatchNorms into the 1x1 conv's bias and, through ReLU, into the convs before them;
+- RepMLP-ResNet's conv + BN pairs into biased convs, as its re-parameterisation (the official deploy form).
 
 Then the model switches to the memory format it infers fastest in on its device (tokenmix.memory_format: by
 default channels_last for conv-heavy models, a stage in NCHW). Training a deployed model is not supported

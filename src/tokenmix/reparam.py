@@ -1,9 +1,9 @@
 """Structural re-parameterisation: fold training-time branches into single layers for inference.
 
-Each re-parameterisable part (RepMLP) has a `reparameterize()` method, the name timm's `reparameterize_model`
-looks for; this walker calls them and nothing else, so the result has the layout of the variant's
-`deploy=True` config. tokenmix.deploy does this and every other inference fold. Equal to the unmerged model
-*in eval mode* (BN folding uses running statistics), so the model is switched to eval first.
+Each re-parameterisable part (RepMLP; RepMLP-ResNet's conv + BN parts) has a `reparameterize()` method, the
+name timm's `reparameterize_model` looks for; this walker calls them and nothing else, so the result has the
+layout of the variant's `deploy=True` config. tokenmix.deploy does this and every other inference fold. Equal
+to the unmerged model *in eval mode* (BN folding uses running statistics), so the model is switched to eval first.
 """
 
 from __future__ import annotations

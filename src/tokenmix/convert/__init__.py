@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import torch
 
+from .big_vision import BIG_VISION_KEYMAPS
 from .keymap import KeyMap, Rule
 from .official import OFFICIAL_KEYMAPS
 from .timm import KEYMAPS as TIMM_KEYMAPS
 from .timm import from_timm, to_timm
 
-KEYMAPS: dict[str, KeyMap] = {**TIMM_KEYMAPS, **OFFICIAL_KEYMAPS}
+KEYMAPS: dict[str, KeyMap] = {**TIMM_KEYMAPS, **OFFICIAL_KEYMAPS, **BIG_VISION_KEYMAPS}
 
 
 def to_tokenmix(state_dict: dict[str, torch.Tensor], keymap: str) -> dict[str, torch.Tensor]:

@@ -50,8 +50,9 @@ class KeyMap:
         join: StateDictFn | None = None,
         split: StateDictFn | None = None,
         file_format: str = "PyTorch",  # the files it reads: "PyTorch" (.pth/.safetensors) or "JAX .npz"
+        hint: str = "",  # said when a file reads in this layout but not into the model's keys: which option fits
     ) -> None:
-        self.name, self.file_format = name, file_format
+        self.name, self.file_format, self.hint = name, file_format, hint
         self.rules = rules
         self.join, self.split = join, split
         self._theirs = [_compile(r.theirs) for r in rules]

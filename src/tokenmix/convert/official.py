@@ -321,11 +321,17 @@ OFFICIAL_KEYMAPS["ffonly_official"] = KeyMap(
 )
 
 
-def _repmlp_rules(theirs: str, ours: str) -> list[Rule]:
-    """The official RepMLP v1 module's names inside a block (repmlp.py before 82c0ea6)."""
-    return [
+def _repmlp_rules(theirs: str, ours: str, merged: bool = False) -> list[Rule]:
+    """The official RepMLP v1 module's names inside a block (repmlp.py before 82c0ea6). Merged
+    (`switch_to_deploy`): fc3 with a bias, fc1 holding avg.bn; no fc3_bn, avg.bn or repconv{k}."""
+    rules = [
         Rule(theirs + ".fc1_fc2.fc1.{rest}", ours + ".fc1.{rest}"),
         Rule(theirs + ".fc1_fc2.fc2.{rest}", ours + ".fc2.{rest}"),
+    ]
+    if merged:
+        return [*rules, Rule(theirs + ".fc3.{rest}", ours + ".fc3.{rest}")]
+    return [
+        *rules,
         Rule(theirs + ".avg.bn.{rest}", ours + ".avg_bn.{rest}"),
         Rule(theirs + ".{rest}", ours + ".{rest}"),  # fc3, fc3_bn, repconv{k}.conv/bn
     ]
@@ -343,29 +349,37 @@ _REPMLP_BLOCKS = {
 }
 
 
-def repmlp_resnet_keymap(name: str, kind: str, repmlp_stages: tuple[int, ...] = (1, 2)) -> KeyMap:
-    """DingXiaoH/RepMLP `repmlp_resnet.py` (training form): `stage0` is the stem, `stage{s+1}.{j}` our
+def repmlp_resnet_keymap(name: str, kind: str, repmlp_stages: tuple[int, ...] = (1, 2), merged: bool = False) -> KeyMap:
+    """DingXiaoH/RepMLP `repmlp_resnet.py` (training form, or merged): `stage0` is the stem, `stage{s+1}.{j}` our
     stages.{s}.blocks.{j}; a plain ResNet block keeps conv1/conv2/conv3/shortcut (conv2 is our token mixer),
-    the RepMLP blocks (every block but the first of stages 2-3) name their parts by kind."""
-    rules = [
-        Rule("stage0.0.conv.{rest}", "stem.conv.{rest}"),
-        Rule("stage0.0.bn.{rest}", "stem.norm.{rest}"),
-    ]
+    the RepMLP blocks (every block but the first of stages 2-3) name their parts by kind.
+
+    merged: the files of its `convert.py` / `repmlp_model_convert` (every module's `switch_to_deploy`), for the
+    models built with deploy=True: each `ConvBN` a `conv` with bias and no `bn`, RepMLP merged (_repmlp_rules).
+    Only those keys match, so a training file is refused by this map and named by the other."""
+    unit = ".conv.{rest}" if merged else ".{rest}"  # a ConvBN's tensors: its conv (weight, bias) only, if merged
+    rules = [Rule("stage0.0.conv.{rest}", "stem.conv.{rest}")]
+    if not merged:
+        rules.append(Rule("stage0.0.bn.{rest}", "stem.norm.{rest}"))
     for s in range(4):
         theirs, ours = f"stage{s + 1}.", f"stages.{s}.blocks."
-        plain = [Rule(theirs + "{j}.conv2.{rest}", ours + "{j}.token_mixer.{rest}")]
-        plain += [Rule(theirs + "{j}." + p + ".{rest}", ours + "{j}." + p + ".{rest}") for p in ("conv1", "conv3")]
+        plain = [Rule(theirs + "{j}.conv2" + unit, ours + "{j}.token_mixer" + unit)]
+        plain += [Rule(theirs + "{j}." + p + unit, ours + "{j}." + p + unit) for p in ("conv1", "conv3")]
         if s in repmlp_stages:  # block 0 is plain (it strides); the specific rules come first for the way back
             rules += [Rule(r.theirs.replace("{j}", "0"), r.ours.replace("{j}", "0")) for r in plain]
             blocks = _REPMLP_BLOCKS[kind]
-            rules += [Rule(theirs + "{j}." + t + ".{rest}", ours + "{j}." + o + ".{rest}") for t, o in blocks.items()]
+            rules += [Rule(theirs + "{j}." + t + unit, ours + "{j}." + o + unit) for t, o in blocks.items()]
             prefix = "light_repmlp" if kind == "light" else "btnk_repmlp"
-            rules += _repmlp_rules(theirs + "{j}." + prefix, ours + "{j}.token_mixer.repmlp")
+            rules += _repmlp_rules(theirs + "{j}." + prefix, ours + "{j}.token_mixer.repmlp", merged)
         else:
             rules += plain
-        rules.append(Rule(theirs + "{j}.shortcut.{rest}", ours + "{j}.shortcut.{rest}"))
-    return KeyMap(name, [*rules, Rule("linear.{rest}", "head.fc.{rest}")])
+        rules.append(Rule(theirs + "{j}.shortcut" + unit, ours + "{j}.shortcut" + unit))
+    form = "the merged (deploy)" if merged else "the training-form"
+    hint = f"{form} official files load into the model built with deploy={merged}"
+    return KeyMap(name, [*rules, Rule("linear.{rest}", "head.fc.{rest}")], hint=hint)
 
 
-OFFICIAL_KEYMAPS["repmlp_resnet_light"] = repmlp_resnet_keymap("official RepMLP-Res50-Light", "light")
-OFFICIAL_KEYMAPS["repmlp_resnet_bottleneck"] = repmlp_resnet_keymap("official RepMLP-Res50-Bottleneck", "bottleneck")
+for _kind, _title in (("light", "Light"), ("bottleneck", "Bottleneck")):
+    _name = f"official RepMLP-Res50-{_title}"
+    OFFICIAL_KEYMAPS[f"repmlp_resnet_{_kind}"] = repmlp_resnet_keymap(_name, _kind)
+    OFFICIAL_KEYMAPS[f"repmlp_resnet_{_kind}_merged"] = repmlp_resnet_keymap(f"{_name} (merged)", _kind, merged=True)

@@ -8,20 +8,35 @@ from torch import nn
 from ..registry import DOWNSAMPLES, MLPS, STEMS
 from .acts import make_act
 from .contracts import Downsample, GridChange, Stem
+from .fold import fuse_conv_bn
 from .grid import conv_out
 
 
 class ConvBn(nn.Module):
-    """conv (no bias) -> BatchNorm, keys `conv`, `bn` (as RepMLP's `conv_bn`)."""
+    """conv (no bias) -> BatchNorm, keys `conv`, `bn` (as RepMLP's `conv_bn` / `ConvBN`).
 
-    def __init__(self, in_dim: int, dim: int, kernel_size: int, stride: int = 1, groups: int = 1) -> None:
+    fused=True builds its inference form, one conv with bias (`conv.weight`, `conv.bias`, no `bn`): what
+    `fuse_bn_()` turns it into, and what the official RepMLP code's `ConvBN(deploy=True)` holds. Whether a ConvBn
+    is fused when a model is re-parameterised is its owner's rule (RepMLP-ResNet's parts fuse theirs, RepMLPNet
+    keeps its own). Not named `fuse`: timm's reparameterize_model replaces a module by what its `fuse()` returns.
+    """
+
+    def __init__(
+        self, in_dim: int, dim: int, kernel_size: int, stride: int = 1, groups: int = 1, fused: bool = False
+    ) -> None:
         super().__init__()
         padding = kernel_size // 2 if stride == 1 else 0
-        self.conv = nn.Conv2d(in_dim, dim, kernel_size, stride=stride, padding=padding, groups=groups, bias=False)
-        self.bn = nn.BatchNorm2d(dim)
+        self.conv = nn.Conv2d(in_dim, dim, kernel_size, stride=stride, padding=padding, groups=groups, bias=fused)
+        self.bn = nn.Identity() if fused else nn.BatchNorm2d(dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.bn(self.conv(x))
+
+    @torch.no_grad()
+    def fuse_bn_(self) -> None:
+        """Fold the BN (eval statistics) into the conv; a no-op once fused."""
+        if isinstance(self.bn, nn.BatchNorm2d):
+            self.conv, self.bn = fuse_conv_bn(self.conv, self.bn), nn.Identity()
 
 
 class ConvBnAct(GridChange):

@@ -41,6 +41,29 @@ def fold_bn(weight: torch.Tensor, bn: nn.modules.batchnorm._BatchNorm) -> tuple[
     return weight * scale.view(-1, *([1] * (weight.ndim - 1))), shift
 
 
+def fuse_conv_bn(conv: nn.Conv2d, bn: nn.modules.batchnorm._BatchNorm) -> nn.Conv2d:
+    """One conv with bias equal to `conv -> bn` in eval mode (the conv's own bias, if any, scaled and shifted
+    too): W' = W g / s, b' = (b - mu) g / s + beta. The inference form of every conv + BN pair."""
+    weight, bias = fold_bn(conv.weight, bn)
+    if conv.bias is not None:
+        bias = bias + conv.bias * batchnorm_affine(bn)[0]
+    fused = nn.Conv2d(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        stride=conv.stride,
+        padding=conv.padding,
+        dilation=conv.dilation,
+        groups=conv.groups,
+        bias=True,
+        padding_mode=conv.padding_mode,
+    ).to(conv.weight)
+    with torch.no_grad():
+        fused.weight.copy_(weight)
+        fused.bias.copy_(bias)
+    return fused
+
+
 class Shift(nn.Module):
     """x + shift, one constant per channel: what is left of an inference BatchNorm whose scale went to a conv.
 

@@ -15,7 +15,7 @@ from ..registry import DOWNSAMPLES, NORMS, STEMS
 from .acts import make_act
 from .build import build
 from .contracts import Downsample, Stem
-from .fold import fold_batchnorm_through_relu
+from .fold import fold_batchnorm_through_relu, fuse_conv_bn
 from .grid import conv_out, resample_map, resample_token_embed
 
 
@@ -166,15 +166,16 @@ class ConvDownsample(Downsample):
 @STEMS.decorator("resnet")
 class ResNetStem(Stem):
     """ResNet's stem (He et al. 2016, Table 1): 7x7/2 conv (no bias) -> BN -> ReLU -> 3x3/2 max-pool, to
-    `width` channels (64), narrower than the first stage (256): the stage's first block projects it."""
+    `width` channels (64), narrower than the first stage (256): the stage's first block projects it.
+    deploy=True: its inference form, the BN fused into the conv's bias (as the official RepMLP deploy files)."""
 
     reduction = 4
 
-    def __init__(self, in_chans: int, width: int = 64) -> None:
+    def __init__(self, in_chans: int, width: int = 64, deploy: bool = False) -> None:
         super().__init__()
         self.out_dim = width
-        self.conv = nn.Conv2d(in_chans, width, 7, stride=2, padding=3, bias=False)
-        self.norm = nn.BatchNorm2d(width)
+        self.conv = nn.Conv2d(in_chans, width, 7, stride=2, padding=3, bias=deploy)
+        self.norm = nn.Identity() if deploy else nn.BatchNorm2d(width)
         self.act = nn.ReLU()
         self.pool = nn.MaxPool2d(3, stride=2, padding=1)
 
@@ -183,3 +184,11 @@ class ResNetStem(Stem):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.act(self.norm(self.conv(x))))
+
+    @torch.no_grad()
+    def reparameterize(self) -> None:
+        """conv -> BN (eval statistics) as one biased conv: the layout of deploy=True."""
+        if isinstance(self.norm, nn.BatchNorm2d):
+            self.conv, self.norm = fuse_conv_bn(self.conv, self.norm), nn.Identity()
+
+    merge = reparameterize

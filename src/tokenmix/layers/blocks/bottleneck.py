@@ -30,13 +30,23 @@ class BottleneckBlock(Block):
     ResNet bottleneck (3x3 conv with the stride, width dim/4) — RepMLP-ResNet replaces only the stride-1 3x3
     convs, whose FC is sized for the stage's grid. The other blocks use stage.mixer at width dim * width_ratio
     (1/4; the RepMLP Light Block's 1/8).
+
+    deploy=True: the inference form of its own convs (conv1, conv3, the shortcut, the first block's 3x3), each BN
+    fused into a conv with bias, as the official RepMLP code's `ConvBN(deploy=True)`; `reparameterize()` fuses
+    them. The mixer of the other blocks has its own `deploy` option and rule.
     """
 
     uses = ("mixer",)
     takes_stage_input = True
 
     def __init__(
-        self, stage: StageCfg, ctx: dict[str, Any], drop_path: float, stride: int = 1, width_ratio: float = 0.25
+        self,
+        stage: StageCfg,
+        ctx: dict[str, Any],
+        drop_path: float,
+        stride: int = 1,
+        width_ratio: float = 0.25,
+        deploy: bool = False,
     ) -> None:
         super().__init__()
         dim, entering = ctx["dim"], "in_dim" in ctx
@@ -44,15 +54,15 @@ class BottleneckBlock(Block):
         self.stride = stride if entering else 1
         self.reduction = self.stride
         width = dim // 4 if entering else int(dim * width_ratio)
-        self.conv1 = ConvBn(in_dim, width, 1)
+        self.conv1 = ConvBn(in_dim, width, 1, fused=deploy)
         self.act1 = nn.ReLU()
         self.token_mixer = (
-            ResNetConv3x3(width, stride) if entering else build(MIXERS, stage.mixer, **{**ctx, "dim": width})
+            ResNetConv3x3(width, stride, deploy) if entering else build(MIXERS, stage.mixer, **{**ctx, "dim": width})
         )
-        self.conv3 = ConvBn(width, dim, 1)
+        self.conv3 = ConvBn(width, dim, 1, fused=deploy)
         self.drop_path1 = drop_path_or_identity(drop_path)
         needs_projection = entering and (stride != 1 or in_dim != dim)
-        self.shortcut = ConvBn(in_dim, dim, 1, stride=stride) if needs_projection else nn.Identity()
+        self.shortcut = ConvBn(in_dim, dim, 1, stride=stride, fused=deploy) if needs_projection else nn.Identity()
         self.act = nn.ReLU()
 
     def out_grid(self, grid: tuple[int, int]) -> tuple[int, int]:
@@ -62,3 +72,11 @@ class BottleneckBlock(Block):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv3(self.token_mixer(self.act1(self.conv1(x))))
         return self.act(residual_add(self.shortcut(x), self.drop_path1(y)))
+
+    def reparameterize(self) -> None:
+        """Fuse its conv + BN pairs (eval statistics); the mixer, a part of its own, fuses itself."""
+        for unit in (self.conv1, self.conv3, self.shortcut):
+            if isinstance(unit, ConvBn):
+                unit.fuse_bn_()
+
+    merge = reparameterize

@@ -158,7 +158,8 @@ class RepMLPLightUnit(nn.Module):
 @MIXERS.decorator("repmlp_bottleneck")
 class RepMLPBottleneckUnit(nn.Module):
     """The middle of a RepMLP Bottleneck Block (Fig. 3): 3x3 conv-BN-ReLU down to dim/r, RepMLP v1 -> ReLU,
-    3x3 conv-BN-ReLU back to dim (r = 2 in stage 2, 4 in stage 3)."""
+    3x3 conv-BN-ReLU back to dim (r = 2 in stage 2, 4 in stage 3). deploy=True: the RepMLP merged and both
+    convs' BNs fused into their biases (the official deploy form); `reparameterize()` fuses the convs."""
 
     layout = "nchw"
 
@@ -175,10 +176,17 @@ class RepMLPBottleneckUnit(nn.Module):
         fc3_init: str = "default",
     ) -> None:
         super().__init__()
-        self.reduce = ConvBn(dim, dim // r, 3)
+        self.reduce = ConvBn(dim, dim // r, 3, fused=deploy)
         self.repmlp = RepMLPv1(dim // r, grid, partition, conv_kernels, fc3_groups, gp_reduction, deploy, fc3_init)
-        self.expand = ConvBn(dim // r, dim, 3)
+        self.expand = ConvBn(dim // r, dim, 3, fused=deploy)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.reduce(x))
         return F.relu(self.expand(F.relu(self.repmlp(x))))
+
+    def reparameterize(self) -> None:
+        """Fuse the two convs' BNs (eval statistics); the RepMLP merges itself (its own `reparameterize`)."""
+        self.reduce.fuse_bn_()
+        self.expand.fuse_bn_()
+
+    merge = reparameterize
