@@ -126,3 +126,23 @@ def test_estimate_times_every_variant_and_scales_steps_to_epochs():
     for r in rows:
         assert r.step_s > 0 and r.wall_step_s > 0
         assert r.cell_s == pytest.approx(steps * r.step_s + 2 * 360 / 128 * r.step_s / 3)
+
+
+def test_a_crashing_cell_leaves_its_traceback_and_the_grid_goes_on(tmp_path, monkeypatch, capsys):
+    """A bug in one cell (GFNet's filter once failed in channels_last) must not stop an hours-long grid: every
+    cell is tried, each crash is one line on stderr with its traceback in the cell's error.txt, exit code 1."""
+    import tokenmix.cli
+    from tokenmix.ablate.runner import run_grid
+
+    def crash(argv):
+        raise RuntimeError(f"bug in {argv[2]}")
+
+    monkeypatch.setattr(tokenmix.cli, "main", crash)
+    assert run_grid(make_grid(TINY), tmp_path) == 1
+    cells = sorted(p.name for p in (tmp_path / "cells").iterdir())
+    assert cells == ["identity_seed0", "identity_seed1", "pool_seed0", "pool_seed1"]
+    for name in cells:
+        error = (tmp_path / "cells" / name / "error.txt").read_text()
+        assert error.startswith("Traceback") and f"RuntimeError: bug in {tmp_path / 'cells' / name}" in error
+    crashed = [line for line in capsys.readouterr().err.splitlines() if "crashed" in line]
+    assert len(crashed) == 4 and all("error.txt" in line for line in crashed)

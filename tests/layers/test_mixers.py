@@ -4,6 +4,7 @@ these tests by being registered; `SETUP` holds the few that need a special block
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -88,3 +89,23 @@ def test_every_mixer_builds_runs_and_trains(kind: str, make) -> None:
     (logits * torch.randn_like(logits)).sum().backward()
     dead = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
     assert not dead, f"no gradient reaches {dead}"
+
+
+@pytest.mark.parametrize("kind", sorted(MIXERS.names()))
+def test_every_mixer_gives_the_same_logits_and_gradients_in_channels_last(kind: str) -> None:
+    """The trainer moves a model's 4-D tensors to channels_last (every 4-D parameter, not only conv kernels:
+    GFNet's (H, W, C, 2) filter too), so a mixer must not depend on its weights' strides. Found by the ablation
+    grid: global_filter failed at its first step there. In float64, so that the two summation orders agree to
+    far below any real difference."""
+    cfg = four_stage(kind)
+    x = torch.randn(2, 3, cfg.img_size, cfg.img_size, dtype=torch.float64)
+    built, grads = randomize_(MetaFormer(cfg), seed=0).double().train(), []
+    for fmt in (torch.contiguous_format, torch.channels_last):
+        model = copy.deepcopy(built).to(memory_format=fmt)
+        logits = model(x.to(memory_format=fmt))
+        logits.square().sum().backward()
+        grads.append((logits.detach(), {n: p.grad for n, p in model.named_parameters()}))
+    (ref, ref_grads), (got, got_grads) = grads
+    torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-10)
+    for name, grad in ref_grads.items():
+        torch.testing.assert_close(got_grads[name], grad, rtol=1e-9, atol=1e-9, msg=name)

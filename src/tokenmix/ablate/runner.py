@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from ..config import ConfigError
@@ -53,10 +54,19 @@ def prepare_cell(folder: Path, checked: CheckedCell) -> None:
 
 
 def train_cell(folder: Path) -> int:
-    """`tokenmix train --recipe CELL/recipe.json --output CELL --resume auto`, in this process."""
+    """`tokenmix train --recipe CELL/recipe.json --output CELL --resume auto`, in this process. A cell that
+    crashes (a bug, not bad input: the grid was checked) leaves its traceback in CELL/error.txt and exit code 1,
+    so the other cells of an hours-long grid still train; the next run retries it."""
     from ..cli import main
 
-    return main(["train", "--recipe", str(folder / "recipe.json"), "--output", str(folder), "--resume", "auto"])
+    error = folder / "error.txt"
+    error.unlink(missing_ok=True)
+    try:
+        return main(["train", "--recipe", str(folder / "recipe.json"), "--output", str(folder), "--resume", "auto"])
+    except Exception as e:  # noqa: BLE001 — recorded in full, in the cell's folder
+        write_text(error, traceback.format_exc())
+        print(f"cell {folder.name} crashed: {type(e).__name__}: {e} (traceback in {error})", file=sys.stderr)
+        return 1
 
 
 def run_grid(grid: Grid, out: Path, shard: tuple[int, int] = (0, 1)) -> int:

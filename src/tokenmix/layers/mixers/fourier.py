@@ -59,7 +59,8 @@ class GlobalFilter(nn.Module):
         dtype = x.dtype
         x = _fft_precision(x)
         spectrum = torch.fft.rfft2(x, dim=(1, 2), norm="ortho")
-        spectrum = spectrum * torch.view_as_complex(self.complex_weight.to(x.dtype))
+        # contiguous(): a channels_last model holds this 4-D parameter in NHWC strides, which complex views refuse
+        spectrum = spectrum * torch.view_as_complex(self.complex_weight.to(x.dtype).contiguous())
         return torch.fft.irfft2(spectrum, s=self.grid, dim=(1, 2), norm="ortho").to(dtype)
 
     def fit_grid(self, saved: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
