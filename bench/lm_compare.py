@@ -3,11 +3,13 @@ trained with train-lm on the same text for the same steps, then a report of vali
 parameters, steps and training time, beside the gMLP paper's claim.
 
     PYTHONPATH=src python bench/lm_compare.py --data ../shared/data/tinyshakespeare.txt \
-        [--sizes tiny small] [--objectives causal mlm] [--seeds 0 1 2] [--steps 2000] [--runs runs/lm-compare]
+        [--sizes tiny small] [--objectives causal mlm] [--seeds 0 1 2] [--steps 2000] [--runs runs/lm-compare] \
+        [--shard I/N]
 
 Each run is runs/lm-compare/<model>-<objective>-seed<k>/ (a finished one, with summary.json, is not trained
-again, so the preset continues where it stopped); --report-only writes the report from the runs there. The
-report goes to reports/lm/: comparison.md, comparison.csv and comparison.png.
+again, so the preset continues where it stopped; a killed one resumes from its checkpoint); `--shard I/N` trains
+every N-th run from the I-th, so N processes (one per core) split the preset; --report-only writes the report
+from the runs there. The report goes to reports/lm/: comparison_table.md, comparison.csv and comparison.png.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import sys
 from pathlib import Path
 
 FAMILIES = ("transformer", "gmlp", "amlp")
+FAMILY_COLOURS = {"transformer": "tab:blue", "gmlp": "tab:orange", "amlp": "tab:green"}
+SIZE_STYLES = {"tiny": "-", "small": "--"}
 REPORT = Path(__file__).resolve().parents[1] / "reports" / "lm"
 CLAIM = (
     "Liu et al. 2021 (gMLP), Table 6 (third-party transcription, see ../shared/reference/architectures.md §6): "
@@ -55,8 +59,17 @@ def loss_at_time(history: list[dict], seconds: float) -> float | None:
     return None
 
 
+def size_of(model: str) -> str:
+    return model.rsplit("_", 1)[-1]
+
+
+def family_of(model: str) -> str:
+    return model.split("_lm_")[0]
+
+
 def summarise(runs: list[dict]) -> list[dict]:
-    """One row per (model, objective): means over seeds, and the loss at the shortest run's training time."""
+    """One row per (model, objective): means over seeds, and the loss at equal training time: when the fastest
+    run of the same size and objective ended."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in runs:
         groups.setdefault((r["model"], r["objective"]), []).append(r)
@@ -78,13 +91,12 @@ def summarise(runs: list[dict]) -> list[dict]:
                 tokens_per_s=statistics.mean(r["tokens_per_s"] for r in rs),
             )  # fmt: skip
         )
-    for objective in {r["objective"] for r in rows}:  # equal wall time: when the fastest run of that objective ended
-        same = [r for r in rows if r["objective"] == objective]
-        budget = min(r["history"][-1]["elapsed_s"] for r in runs if r["objective"] == objective)
-        for row in same:
-            at = [loss_at_time(r["history"], budget) for r in groups[(row["model"], objective)]]
-            row["equal_time_s"], row["val_loss_at_equal_time"] = budget, statistics.mean(a for a in at if a is not None)
-    return rows
+    for row in rows:
+        same = [r for r in runs if r["objective"] == row["objective"] and size_of(r["model"]) == size_of(row["model"])]
+        budget = min(r["history"][-1]["elapsed_s"] for r in same)
+        at = [loss_at_time(r["history"], budget) for r in groups[(row["model"], row["objective"])]]
+        row["equal_time_s"], row["val_loss_at_equal_time"] = budget, statistics.mean(a for a in at if a is not None)
+    return sorted(rows, key=lambda r: (r["objective"], list(SIZE_STYLES).index(size_of(r["model"])), r["model"]))
 
 
 def write_report(rows: list[dict], runs: list[dict], out: Path) -> None:
@@ -94,7 +106,7 @@ def write_report(rows: list[dict], runs: list[dict], out: Path) -> None:
         writer = csv.DictWriter(f, keys)
         writer.writeheader()
         writer.writerows({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
-    plot(runs, out / "comparison.png")
+    plot(runs, rows, out / "comparison.png")
     header = "model | objective | params | seeds | steps | val loss (mean [min-max]) | val ppl | val loss at equal time"
     lines = [f"| {header} | train time (s) | tokens/s |", "|---" * 10 + "|"]
     for r in rows:
@@ -107,26 +119,52 @@ def write_report(rows: list[dict], runs: list[dict], out: Path) -> None:
     (out / "comparison_table.md").write_text("\n".join(lines) + "\n\n" + CLAIM + "\n")
 
 
-def plot(runs: list[dict], path: Path) -> None:
+def plot(runs: list[dict], rows: list[dict], path: Path) -> None:
+    """One row of panels per objective: validation loss against steps, against training time (one line per
+    run: colour the family, dash the size), and the final loss against parameters (mean over seeds, min-max)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (by_step, by_time) = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for r in runs:
-        label = f"{r['model']} {r['objective']} ({r['params'] / 1e3:.0f}k) {r['run'].rsplit('-', 1)[-1]}"
-        h = r["history"]
-        by_step.plot([p["step"] for p in h], [p["val_loss"] for p in h], marker="o", label=label)
-        by_time.plot([p["elapsed_s"] for p in h], [p["val_loss"] for p in h], marker="o", label=label)
-    by_step.set(xlabel="step", ylabel="validation loss (nats / token)", title="equal steps")
-    by_time.set(xlabel="training time (s)", title="equal wall time")
-    for ax in (by_step, by_time):
-        ax.grid(alpha=0.3)
-    by_step.legend(fontsize=7)
+    objectives = sorted({r["objective"] for r in runs})
+    fig, axes = plt.subplots(len(objectives), 3, figsize=(15, 4.2 * len(objectives)), squeeze=False)
+    for (by_step, by_time, by_params), objective in zip(axes, objectives, strict=True):
+        for r in (r for r in runs if r["objective"] == objective):
+            style = dict(color=FAMILY_COLOURS[family_of(r["model"])], ls=SIZE_STYLES.get(size_of(r["model"]), ":"))
+            h = r["history"]
+            by_step.plot([p["step"] for p in h], [p["val_loss"] for p in h], marker=".", alpha=0.8, **style)
+            by_time.plot([p["elapsed_s"] for p in h], [p["val_loss"] for p in h], marker=".", alpha=0.8, **style)
+        for family, colour in FAMILY_COLOURS.items():
+            mine = sorted((r for r in rows if r["objective"] == objective and family_of(r["model"]) == family),
+                          key=lambda r: r["params"])  # fmt: skip
+            if mine:
+                x, y = [r["params"] / 1e6 for r in mine], [r["val_loss"] for r in mine]
+                err = [
+                    [r["val_loss"] - r["val_loss_min"] for r in mine],
+                    [r["val_loss_max"] - r["val_loss"] for r in mine],
+                ]
+                by_params.errorbar(x, y, yerr=err, color=colour, marker="o", capsize=3, label=family)
+        name = "causal LM" if objective == "causal" else "masked LM (loss on the masked 15 %)"
+        by_step.set(xlabel="step", ylabel=f"{name}\nvalidation loss (nats / token)", title="equal steps")
+        by_time.set(xlabel="training time (s)", title="equal wall time")
+        by_params.set(xlabel="parameters (millions)", title="final loss against size")
+        for ax in (by_step, by_time, by_params):
+            ax.grid(alpha=0.3)
+        by_params.legend(fontsize=8)
+    handles = [plt.Line2D([], [], color=c, label=f) for f, c in FAMILY_COLOURS.items()]
+    handles += [plt.Line2D([], [], color="grey", ls=ls, label=size) for size, ls in SIZE_STYLES.items()]
+    axes[0][0].legend(handles=handles, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    index, count = (int(v) for v in text.split("/"))
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"--shard I/N needs 0 <= I < N, got {text}")
+    return index, count
 
 
 def main() -> None:
@@ -140,14 +178,16 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/lm-compare"))
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--out", type=Path, default=REPORT)
+    parser.add_argument("--shard", type=parse_shard, default=(0, 1), help="I/N: train every N-th run from the I-th")
     args = parser.parse_args()
     if not args.report_only:
-        for size in args.sizes:
-            for objective in args.objectives:
-                for family in FAMILIES:
-                    for seed in args.seeds:
-                        model = f"{family}_lm_{size}"
-                        train(args.runs / f"{model}-{objective}-seed{seed}", model, objective, seed, args)
+        plan = [(f"{family}_lm_{size}", objective, seed) for size in args.sizes for objective in args.objectives
+                for family in FAMILIES for seed in args.seeds]  # fmt: skip
+        index, count = args.shard
+        for model, objective, seed in plan[index::count]:
+            train(args.runs / f"{model}-{objective}-seed{seed}", model, objective, seed, args)
+        if count > 1:
+            return  # the report waits for every shard: --report-only once they are done
     runs = [read_run(p.parent) for p in sorted(args.runs.glob("*/summary.json"))]
     if not runs:
         sys.exit(f"no finished runs in {args.runs}")

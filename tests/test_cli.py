@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,19 @@ def test_console_entry_point_runs_as_a_real_process() -> None:
     result = subprocess.run([sys.executable, "-m", "tokenmix", "info", "nope"], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip() == "tokenmix info: error: unknown model 'nope'; run `tokenmix list` to see them"
+
+
+def _openmp_spin_count(**env: str) -> str:
+    """GOMP_SPINCOUNT as the libgomp that torch loads in a `tokenmix info` process reports it (OMP_DISPLAY_ENV):
+    0 when idle threads sleep at once, 300000 by default, unbounded when ACTIVE."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+    cmd = [sys.executable, "-m", "tokenmix", "info", "convmixer_digits"]
+    done = subprocess.run(cmd, env={**base, "OMP_DISPLAY_ENV": "VERBOSE", **env}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if "GOMP_SPINCOUNT" in line]
+    return line.split("=")[1].strip().strip("'")
+
+
+def test_the_command_lets_idle_openmp_threads_sleep_unless_the_user_chose() -> None:
+    assert _openmp_spin_count() == "0"
+    assert int(_openmp_spin_count(OMP_WAIT_POLICY="ACTIVE")) > 300000

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from types import ModuleType
 
@@ -77,7 +78,17 @@ def say_library_notes() -> None:
         log.setLevel(logging.INFO)
 
 
+def let_idle_threads_sleep() -> None:
+    """OpenMP's idle threads sleep at once instead of spinning, unless the user chose (OMP_WAIT_POLICY). With
+    other jobs on the cores, spinning threads steal them from the threads doing the work: two threads ran a
+    training step 16x slower than one beside two busy processes, and passive ones as fast as one
+    (bench/threads.py, README "Threads"). libgomp reads the variable when torch loads it, so this runs before
+    any command imports torch."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def main(argv: list[str] | None = None) -> int:
+    let_idle_threads_sleep()
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv).parse_args(argv)
     say_library_notes()
