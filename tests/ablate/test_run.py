@@ -154,6 +154,13 @@ def test_report_rows_say_which_is_the_baseline_and_which_has_not_run(one_and_two
     assert "(baseline)" in rows["pool"] and "(baseline)" not in rows["identity"]
     assert "(not run)" in rows["identity"] and "| 0/2 |" in rows["identity"]
 
+    (partial / "cells" / "identity_seed1" / "error.txt").write_text("Traceback ...\n")  # what a crash leaves
+    assert in_process(capsys, "ablate", "report", partial)[0] == 0
+    assert "(crashed: see its cells' error.txt)" in (partial / "report.md").read_text()
+    variants = json.loads((partial / "report.json").read_text())["variants"]
+    identity = next(v for v in variants if v["label"] == "identity")
+    assert identity["seeds_crashed"] == [1]
+
 
 def test_a_different_grid_in_the_same_folder_is_refused(one_and_two_shards, capsys):
     root, _ = one_and_two_shards

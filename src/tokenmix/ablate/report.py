@@ -46,6 +46,7 @@ class VariantResult:
     train_time_s: float
     wall_s: float
     curves: dict[int, list[float]] = field(default_factory=dict)  # seed -> test top-1 per epoch
+    seeds_crashed: list[int] = field(default_factory=list)  # unfinished, with CELL/error.txt (runner.train_cell)
 
 
 @dataclass
@@ -92,10 +93,12 @@ def cell_wall(folder: Path, summary: dict) -> float:
 
 
 def collect_variant(out: Path, variant: Variant, cells: list[Cell]) -> VariantResult:
-    top1, curves, params, macs, speed, train_time, wall = {}, {}, None, None, [], [], []
+    top1, curves, params, macs, speed, train_time, wall, crashed = {}, {}, None, None, [], [], [], []
     for cell in cells:
         folder = out / "cells" / cell.name
         if not (folder / "summary.json").is_file():
+            if (folder / "error.txt").is_file():
+                crashed.append(cell.seed)
             continue
         summary = json.loads((folder / "summary.json").read_text())
         top1[cell.seed] = float(summary["final_top1"])
@@ -109,7 +112,7 @@ def collect_variant(out: Path, variant: Variant, cells: list[Cell]) -> VariantRe
     values = [top1[s] for s in sorted(top1)]
     return VariantResult(
         variant.label, variant.mixers, dict(variant.axes), len(top1), len(cells), top1, mean(values),
-        sample_std(values), params, macs, mean(speed), mean(train_time), mean(wall), curves,
+        sample_std(values), params, macs, mean(speed), mean(train_time), mean(wall), curves, crashed,
     )  # fmt: skip
 
 
@@ -166,10 +169,12 @@ def _fmt(value: float | None, digits: int = 2, sign: str = "") -> str:
 
 
 def _no_delta(variant: dict[str, Any], grid: dict[str, Any]) -> str:
-    """Why a variant has no comparison: it is the baseline, or none of its seeds has finished."""
+    """Why a variant has no comparison: it is the baseline, or none of its seeds has finished (or they crashed)."""
     if variant["mixers"] == grid["baseline"]:
         return "(baseline)"
-    return "(not run)" if not variant["seeds_done"] else "–"
+    if variant["seeds_done"]:
+        return "–"
+    return "(crashed: see its cells' error.txt)" if variant["seeds_crashed"] else "(not run)"
 
 
 def markdown(report: dict[str, Any]) -> str:
