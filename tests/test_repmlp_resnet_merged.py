@@ -262,3 +262,24 @@ def test_deploy_and_timm_reparameterize_give_the_deploy_form(kind: str) -> None:
         deployed.load_state_dict(merged.state_dict())  # strict: the same keys and shapes
         x = torch.randn(2, 3, 32, 32)
         assert torch.equal(merged(x), deployed(x))
+
+
+def test_convert_takes_a_merged_release_with_the_deploy_option(tmp_path: Path, capsys) -> None:
+    """`tokenmix convert --option deploy=True`: the merged file becomes tokenmix weights of the deploy form;
+    without the option, one line that names deploy=True and exit code 2."""
+    from safetensors.torch import load_file
+
+    from tokenmix.cli import main
+
+    name = "repmlp_resnet50_light"
+    ours = randomize_(tokenmix.create_model(name, deploy=True), seed=7)
+    torch.save(KEYMAPS["repmlp_resnet_light_merged"].to_theirs(ours.state_dict()), tmp_path / "deploy.pth")
+    out = tmp_path / "light.safetensors"
+    assert main(["convert", str(tmp_path / "deploy.pth"), str(out), "--model", name, "--option", "deploy=True"]) == 0
+    written = load_file(str(out))
+    assert written.keys() == ours.state_dict().keys()
+    assert all(torch.equal(written[k], v) for k, v in ours.state_dict().items())
+    capsys.readouterr()
+    assert main(["convert", str(tmp_path / "deploy.pth"), str(out), "--model", name]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "deploy=True" in err

@@ -6,6 +6,8 @@ mismatch is named.
     tokenmix convert resmlp_12.pth resmlp_12.safetensors --model resmlp_12_224              # -> tokenmix keys
     tokenmix convert runs/a runs/a/timm.safetensors --to timm                               # -> timm.create_model
     tokenmix convert runs/a hub/resmlp --to folder                                          # -> save_pretrained
+    tokenmix convert RepMLP-Res50-light-224_deploy.pth light.safetensors \
+        --model repmlp_resnet50_light --option deploy=True                                  # a merged release
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--num-classes", type=int, help="the source's class count, if it is not stored with it")
     parser.add_argument("--img-size", type=int, help="the source's input size, if it is not stored with it")
+    parser.add_argument(
+        "--option", action="append", default=[], metavar="KEY=VALUE", help="a model option, e.g. deploy=True"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,18 +39,20 @@ def run(args: argparse.Namespace) -> int:
     from ..checkpoint import model_options, read_metadata, save_weights
     from ..factory import MODELS, create_model
     from ..folder import is_folder_name
+    from .info import parse_options
 
     if not args.source.exists():
         raise FileNotFoundError(f"source {args.source} does not exist")
-    flags = dict(num_classes=args.num_classes, img_size=args.img_size)
+    flags, options = dict(num_classes=args.num_classes, img_size=args.img_size), parse_options(args.option)
     if is_folder_name(args.source):
-        model = create_model(str(args.source), **{k: v for k, v in flags.items() if v is not None})
+        model = create_model(str(args.source), **{k: v for k, v in flags.items() if v is not None}, **options)
     else:
         meta = read_metadata(args.source)
         name = args.model or meta.get("architecture")
         if not name:
             raise ValueError(f"--model is needed: {args.source} does not name its model")
-        model = create_model(name, checkpoint_path=str(args.source), **model_options(args.source, meta, **flags))
+        stored = model_options(args.source, meta, **flags)
+        model = create_model(name, checkpoint_path=str(args.source), **stored, **options)
     name = model.pretrained_cfg["architecture"]
     entry = MODELS.get(name)
     official = ("official",) if entry.official_keymaps else ()
