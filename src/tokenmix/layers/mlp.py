@@ -10,12 +10,14 @@ from torch import nn
 from ..registry import MLPS
 from .acts import SquaredReLU, StarReLU, make_act
 from .fold import absorb_input_affine_, scale_output_
+from .pointwise import PointwiseConv
 
 
 def channel_linear(layout: str, dim_in: int, dim_out: int, bias: bool = True) -> nn.Module:
-    """A Linear over channels: 1x1 conv for NCHW tensors (weight-compatible with timm's conv MLPs)."""
+    """A Linear over channels: a 1x1 conv for NCHW tensors (weight-compatible with timm's conv MLPs), which runs
+    as a GEMM when the map is channels_last."""
     if layout == "nchw":
-        return nn.Conv2d(dim_in, dim_out, 1, bias=bias)
+        return PointwiseConv(dim_in, dim_out, bias=bias)
     return nn.Linear(dim_in, dim_out, bias=bias)
 
 
@@ -96,13 +98,13 @@ class GatedMlp(nn.Module):
         absorb_input_affine_(self.fc1, weight, bias)
 
 
-class Pointwise(nn.Conv2d):
+class Pointwise(PointwiseConv):
     """ConvMixer's channel mixing: a single 1x1 convolution (its act and BatchNorm live in the block)."""
 
     layout = "nchw"
 
     def __init__(self, dim: int) -> None:
-        super().__init__(dim, dim, kernel_size=1)
+        super().__init__(dim, dim)
 
 
 MLPS.register("mlp", Mlp)

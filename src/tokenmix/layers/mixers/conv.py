@@ -8,6 +8,7 @@ from torch import nn
 from ...registry import MIXERS
 from ..acts import make_act
 from ..depthwise import DepthwiseConv2d
+from ..pointwise import PointwiseConv
 
 
 @MIXERS.decorator("dwconv")
@@ -44,11 +45,11 @@ class SepConv(nn.Module):
     ) -> None:
         super().__init__()
         hidden = int(expansion_ratio * dim)
-        self.pwconv1 = nn.Conv2d(dim, hidden, 1, bias=bias)
+        self.pwconv1 = PointwiseConv(dim, hidden, bias=bias)
         self.act1 = make_act(act)
         padding = kernel_size // 2
         self.dwconv = DepthwiseConv2d(hidden, kernel_size, bias=bias, padding=padding)
-        self.pwconv2 = nn.Conv2d(hidden, dim, 1, bias=bias)
+        self.pwconv2 = PointwiseConv(hidden, dim, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pwconv2(self.dwconv(self.act1(self.pwconv1(x))))
