@@ -11,7 +11,8 @@ timed). Three variants per model:
 - timm switched: timm's model with our switches: bf16 autocast and our memory format for the model;
 - ours: tokenmix's model as `tokenmix train` runs it with those switches: bf16 autocast, the memory format,
   fused AdamW (train/trainer.py `_build_optimizer`), and its parts' own kernels (layers/depthwise.py).
-The memory format is channels_last for ConvMixer (what recipe cifar10-fast sets), NCHW for the others.
+The memory format is the model entry's training rule on CPU (tokenmix.memory_format, `channels_last="auto"`):
+channels_last for the ConvMixer and PoolFormer CIFAR models, NCHW for the others.
 
 The ratios are computed within each round (median [min-max] over rounds). "ceiling" is the share of the CPU's
 matmul peak that the step's FLOPs (3x the forward's, FlopCounterMode) reach: --peak-fp32 / --peak-bf16 GFLOP/s.
@@ -37,6 +38,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import tokenmix
 from tokenmix.convert.timm import to_timm
 from tokenmix.factory import MODELS
+from tokenmix.train.runtime import memory_format
 
 
 def timm_poolformer_s12_cifar() -> nn.Module:
@@ -73,7 +75,6 @@ TIMM_TWINS = {
     ),
     "poolformer_s12_cifar": timm_poolformer_s12_cifar,
 }
-CHANNELS_LAST = ("convmixer",)  # families; cf. recipe cifar10-fast
 
 
 def twins(name: str) -> tuple[nn.Module, nn.Module]:
@@ -119,7 +120,7 @@ def images_per_s(step, x, y, steps: int) -> float:
 
 def bench(name: str, batch: int, steps: int, rounds: int) -> dict[str, list[float]]:
     ours, theirs = twins(name)
-    fmt = torch.channels_last if MODELS.get(name).family in CHANNELS_LAST else torch.contiguous_format
+    fmt = memory_format("auto", ours, torch.device("cpu"))  # the model entry's measured rule, as train uses it
     x, y = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
     runs = {
         "timm_default": step_fn(theirs, bf16=False, fmt=torch.contiguous_format, fused=False),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ..config import ConfigError, HeadCfg, ModelCfg, StageCfg, part
 from ..factory import register_model
+from ..memory_format import ChannelsLast
 from ..paper import PaperFacts
 
 # Paper Table 1 (v1) / MetaFormer-baselines README (v2): blocks per stage and widths.
@@ -204,11 +205,13 @@ def poolformerv2_m48() -> ModelCfg:
 
 _SMALL_SRC = "tokenmix small-image config: PoolFormer-S12 with a 3×3 stride-2 stem"
 
-# No channels_last declaration (trains NCHW, infers channels_last: tokenmix.memory_format's default). Measured,
-# channels_last / NCHW training step at 32x32, batch 64, median [range] of same-round ratios: CPU (2 shared cores,
-# load 15, 2026-12-02, `PYTHONPATH=src python bench/channels_last.py --models poolformer_s12_cifar --batch 64`)
-# fp32 2.76 [1.23-3.05] in 3 rounds but 1.08 [0.90-1.28] in 5, bf16 0.84 [0.54-0.88]; one H100 (2026-11-25)
-# equal or worse at 32, fp32 2634 -> 2278 img/s at 224. No consistent win: measure on a quiet machine first.
+# Trains channels_last on CPU, measured (channels_last / NCHW training step at 32x32, batch 128, 2 threads, median
+# [range] of same-round ratios, `PYTHONPATH=src python bench/channels_last.py --models poolformer_s12_cifar --batch
+# 128 --dtype bf16 fp32 --threads 2`, quiet 2-core EPYC, 2026-12-03): bf16 1.97 [1.85-2.02], fp32 1.37 [1.33-1.45],
+# once the MLP's 1x1 convs ran as GEMMs on the NHWC map (layers/pointwise.py); before that, with torch's 1x1
+# convolution, bf16 was 0.84 [0.54-0.88] (load 15, 2026-12-02). One H100 (2026-11-25, torch's convolution) was
+# equal or worse at 32: CUDA stays NCHW until measured again.
+_CIFAR_CHANNELS_LAST = ChannelsLast(train=("cpu",))
 
 
 @register_model(
@@ -216,6 +219,7 @@ _SMALL_SRC = "tokenmix small-image config: PoolFormer-S12 with a 3×3 stride-2 s
     family="poolformer",
     keymap="metaformer",
     crop_pct=1.0,
+    channels_last=_CIFAR_CHANNELS_LAST,
 )
 def poolformer_s12_cifar(layer_scale: float = 1e-5) -> ModelCfg:
     """PoolFormer-S12 for 32×32 inputs: the 7×7 stride-4 stem would leave a 1×1 map in stage 4, so the stem is
