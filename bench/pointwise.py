@@ -3,9 +3,12 @@
 the 16x16 stem output, then 8x8, 4x4, 2x2) and of ConvMixer-256/8 with patch 4 (8x8, width 256).
 
     PYTHONPATH=src python bench/pointwise.py [--batch 64] [--dtype bf16] [--threads 1] [--rounds 5]
+        [--step poolformer_s12_cifar]
 
 Prints one markdown row per shape: milliseconds (median over interleaved rounds) and the NCHW conv's and ours'
-time over the channels_last conv's (median of same-round ratios; below 1 is faster).
+time over the channels_last conv's (median of same-round ratios; below 1 is faster). With --step MODEL, the
+model's whole training step instead (train_step_fn: forward, cross-entropy, backward, AdamW), three ways: NCHW,
+channels_last with torch's 1x1 convolutions put back, and channels_last as tokenmix builds it.
 """
 
 from __future__ import annotations
@@ -39,14 +42,59 @@ def step_fn(conv: torch.nn.Module, x: torch.Tensor, dtype: torch.dtype | None):
     return step
 
 
+def with_torch_convs(model: torch.nn.Module) -> torch.nn.Module:
+    """The model with every PointwiseConv replaced by the nn.Conv2d it extends (same weights)."""
+    for name, child in model.named_children():
+        if isinstance(child, PointwiseConv):
+            conv = torch.nn.Conv2d(child.in_channels, child.out_channels, 1, bias=child.bias is not None)
+            conv.load_state_dict(child.state_dict())
+            setattr(model, name, conv)
+        else:
+            with_torch_convs(child)
+    return model
+
+
+def whole_step(name: str, batch: int, dtype: str, rounds: int) -> None:
+    import copy
+
+    from tokenmix.bench.measure import train_step_fn
+    from tokenmix.bench.twin import randomize_weights_
+    from tokenmix.factory import create_model
+
+    cl = torch.channels_last
+    base = randomize_weights_(create_model(name))
+    x = torch.randn(batch, base.in_chans, base.img_size, base.img_size, generator=torch.Generator().manual_seed(0))
+    models = {
+        "NCHW": copy.deepcopy(base),
+        "channels_last, torch 1x1 conv": with_torch_convs(copy.deepcopy(base)).to(memory_format=cl),
+        "channels_last, PointwiseConv": copy.deepcopy(base).to(memory_format=cl),
+    }
+    steps = {
+        k: train_step_fn(m, x if k == "NCHW" else x.contiguous(memory_format=cl), dtype, "cpu", base.num_classes)
+        for k, m in models.items()
+    }
+    times = interleaved(steps, rounds=rounds, warmup=1)
+    print("| variant | img/s | × NCHW, median [min-max] |")
+    print("|---|---|---|")
+    for k, v in times.items():
+        ratio, low, high = speedup(times["NCHW"], v)
+        print(f"| {k} | {batch / median(v):.0f} | {ratio:.2f} [{low:.2f}-{high:.2f}] |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--dtype", default="bf16", choices=["fp32", "bf16"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--step", metavar="MODEL", help="time this model's whole training step instead")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.step:
+        print(f"{args.step}: training step, batch {args.batch}, {args.dtype}, {args.threads} thread(s), "
+              f"{args.rounds} rounds")  # fmt: skip
+        whole_step(args.step, args.batch, args.dtype, args.rounds)
+        return
     dtype = amp_dtype(args.dtype, torch.device("cpu"))
     print(f"batch {args.batch}, {args.dtype}, {args.threads} thread(s), {args.rounds} rounds; forward + backward")
     print("| C_in → C_out, H×W | conv NCHW ms | conv channels_last ms | PointwiseConv ms | NCHW / CL conv "
