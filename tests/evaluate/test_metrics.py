@@ -43,3 +43,30 @@ def test_hflip_averages_each_image_with_its_mirror():
     )  # evaluate sums float32 logits
     assert torch.allclose(averaged[:, 0], averaged[:, 1])  # this model's mirror average ties the classes
     assert mirrored.loss_sum != plain.loss_sum
+
+
+def test_translate_averages_the_image_and_two_reflect_padded_shifts_as_airbench():
+    """tta_logits against the views built by hand in numpy: the image (weight 1/2) and the image shifted one
+    pixel up-left and down-right with reflected borders (1/4 each), each with its mirror image when hflip."""
+    import numpy as np
+
+    from tokenmix.evaluate.metrics import tta_logits
+
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(2 * 5 * 6, 3)).double()
+    x = torch.randn(4, 2, 5, 6, dtype=torch.float64)
+    a = np.pad(x.numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)), mode="reflect")
+    views = [x.numpy(), a[:, :, :5, :6], a[:, :, 2:, 2:]]
+
+    def run(v):
+        return model(torch.from_numpy(np.ascontiguousarray(v))).detach().numpy()
+
+    def f(v, mirror):
+        return (run(v) + run(v[..., ::-1])) / 2 if mirror else run(v)
+
+    with torch.no_grad():
+        for mirror in (False, True):
+            expected = f(views[0], mirror) / 2 + f(views[1], mirror) / 4 + f(views[2], mirror) / 4
+            got = tta_logits(model, x, hflip=mirror, translate=1).numpy()
+            assert np.allclose(got, expected, atol=1e-12)
+        assert np.allclose(tta_logits(model, x).numpy(), f(views[0], False))

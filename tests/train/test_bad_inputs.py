@@ -48,6 +48,8 @@ def write_npz(path, x_train, x_test=None, **extra):
         (["--batch-size", "5000"], ["1437 training images are fewer than the batch size 5000"]),
         (["--set", "ema_decay=1.5"], ["ema_decay must be in [0, 1), got 1.5"]),
         (["--lr", "1e-6"], ["min_lr 1e-05 is above the peak lr 1e-06"]),
+        (["--set", "eval_translate=-1"], ["eval_translate must be a finite number >= 0, got -1"]),
+        (["--set", "eval_translate=8"], ["eval_translate must be below the image size 8, got 8"]),
         (["--set", "collective_timeout=0"], ["collective_timeout must be a finite number of seconds > 0"]),
     ],
 )

@@ -45,3 +45,26 @@ def test_eval_runs_in_the_checkpoints_amp_and_can_average_mirror_images(finished
     assert plain["images"] == bf16["images"] == mirrored["images"] == 360
     assert abs(bf16["loss"] - plain["loss"]) < 0.05 * plain["loss"]  # bf16 rounding only
     assert bf16["loss"] != plain["loss"] and mirrored["loss"] != plain["loss"]
+    shifted = json.loads(in_process(capsys, *args, "--hflip", "--translate", "1")[1])
+    assert shifted["translate"] == 1 and shifted["images"] == 360 and shifted["loss"] != mirrored["loss"]
+    code, _, err = in_process(capsys, *args, "--translate", "8")  # digits are 8x8: no 8-pixel reflection
+    assert code == 2 and err.strip().splitlines()[-1].endswith("--translate must be below the image size 8, got 8")
+
+
+def test_eval_translate_changes_only_the_final_evaluation(tmp_path):
+    """Two deterministic two-epoch runs, one with eval_translate: the same weights throughout, the same epoch-1
+    test loss, another final one (the shifted views are evaluated at the end only)."""
+    import csv
+
+    from .util import tokenmix, weights
+
+    runs = {}
+    for name, extra in (("plain", ()), ("shifted", ("--set", "eval_translate=1"))):
+        run = tmp_path / name
+        done = tokenmix("train", "--model", "mixer_digits", "--epochs", "2", "--output", run, *extra)
+        assert done.returncode == 0, done.stderr
+        runs[name] = (list(csv.DictReader((run / "metrics.csv").open())), weights(run / "model.safetensors"))
+    (plain, plain_w), (shifted, shifted_w) = runs["plain"], runs["shifted"]
+    assert all((plain_w[k] == shifted_w[k]).all() for k in plain_w)
+    assert plain[0]["test_loss"] == shifted[0]["test_loss"]
+    assert plain[1]["test_loss"] != shifted[1]["test_loss"]

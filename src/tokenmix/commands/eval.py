@@ -38,6 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(bf16 where the hardware has it)",
     )
     parser.add_argument("--hflip", action="store_true", help="average each image's logits with its mirror image's")
+    parser.add_argument(
+        "--translate",
+        type=int,
+        default=0,
+        metavar="PX",
+        help="also average the logits of the image shifted PX pixels up-left and down-right (weights 1/2, 1/4, 1/4)",
+    )
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--output", type=Path, help="directory for eval.json and confusion.png")
 
@@ -57,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.output)  # before any work: a refusal after minutes of evaluation helps no one
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.translate < 0:
+        raise ValueError(f"--translate must be 0 or more pixels, got {args.translate}")
     MODELS.get(args.name)  # an unknown model fails before any file is read
     if not args.checkpoint.is_file():
         raise FileNotFoundError(f"checkpoint {args.checkpoint} does not exist")
@@ -72,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     )
     batches, data = open_data(cfg)
     check_data_fits(args.checkpoint, stored, data)
+    if args.translate >= data.img_size:
+        raise ValueError(f"--translate must be below the image size {data.img_size}, got {args.translate}")
     if "mean" in meta:  # the normalisation the weights were trained with wins
         batches.mean, batches.std = tuple(meta["mean"]), tuple(meta["std"])
     device = pick_device(args.device, 0)
@@ -96,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         fmt,
         hflip=args.hflip,
         progress=progress,
+        translate=args.translate,
     )
     progress.close()
     skipped = sorted(getattr(batches, "test_skipped", ()))
@@ -111,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         skipped=len(skipped),
         amp=amp,
         hflip=args.hflip,
+        translate=args.translate,
         top1=counts.top1_pct,
         top5=counts.top5_pct,
         loss=counts.loss,

@@ -37,6 +37,24 @@ class Counts:
         return [None if t == 0 else 100.0 * h / t for h, t in zip(hits.tolist(), totals.tolist(), strict=True)]
 
 
+def tta_logits(model: nn.Module, x: torch.Tensor, hflip: bool = False, translate: int = 0) -> torch.Tensor:
+    """Float logits of `x`, averaged over test-time views as in cifar10-airbench: with `hflip`, each view's
+    mirror image too; with `translate` t > 0, half the weight goes to the image itself and a quarter each to the
+    image shifted by t pixels up-left and down-right (reflect padding)."""
+
+    def mirrored(v: torch.Tensor) -> torch.Tensor:
+        out = model(v).float()
+        return (out + model(v.flip(-1)).float()) / 2 if hflip else out
+
+    logits = mirrored(x)
+    if translate:
+        h, w = x.shape[-2:]
+        padded = F.pad(x, (translate,) * 4, mode="reflect")
+        shifted = mirrored(padded[..., :h, :w]) + mirrored(padded[..., 2 * translate :, 2 * translate :])
+        logits = (logits + shifted / 2) / 2
+    return logits
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -47,9 +65,10 @@ def evaluate(
     memory_format: torch.memory_format = torch.contiguous_format,
     hflip: bool = False,
     progress: Callable[[int], None] | None = None,
+    translate: int = 0,
 ) -> Counts:
-    """Sums over `batches`; with `hflip`, each image's logits are the mean of its own and its mirror image's
-    (test-time augmentation, as in cifar10-airbench). `progress` is called with each batch's image count."""
+    """Sums over `batches`, with the test-time augmentation of `tta_logits` (none by default). `progress` is
+    called with each batch's image count."""
     was_training = model.training
     model.eval()
     loss_sum, top1, top5, count = 0.0, 0, 0, 0
@@ -58,9 +77,7 @@ def evaluate(
     for x, y in batches:
         x, y = x.to(device, memory_format=memory_format), y.to(device)
         with autocast or nullcontext():
-            logits = model(x).float()
-            if hflip:
-                logits = (logits + model(x.flip(-1)).float()) / 2
+            logits = tta_logits(model, x, hflip, translate)
         loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
         topk = logits.topk(k, dim=1).indices  # (B, k)
         top1 += (topk[:, 0] == y).sum().item()

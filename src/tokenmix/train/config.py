@@ -80,6 +80,7 @@ class TrainCfg:
     workers: int = 0  # image folders: DataLoader worker processes
     eval_batch_size: int = 256
     eval_hflip: bool = False  # test-time augmentation: average each test image's logits with its mirror's
+    eval_translate: int = 0  # final evaluation only: also the image shifted this many px (evaluate.tta_logits)
     checkpoint_every: int = 0  # optimizer steps between checkpoints; 0: at the end of every epoch only
     keep_checkpoints: int = 2
     progress: bool = True  # tqdm bar on stderr (rank 0, only when stderr is a terminal)
@@ -101,6 +102,7 @@ RESUME_MAY_CHANGE = {
     "workers",
     "eval_batch_size",
     "eval_hflip",
+    "eval_translate",
     "keep_checkpoints",
     "download",
     "data_dir",
@@ -198,6 +200,7 @@ def validate(cfg: TrainCfg) -> None:
         "workers",
         "checkpoint_every",
         "seed",
+        "eval_translate",
     ):
         value = getattr(cfg, key)
         if not math.isfinite(value) or value < 0:

@@ -82,6 +82,9 @@ class Trainer:
         self.cfg, self.run_dir, self.dist = cfg, run_dir, info
         self.device = info.device
         self.batches, self.data = open_data(data_cfg(cfg), Shard(info.rank, info.world))  # fails early on bad data
+        if cfg.eval_translate >= self.data.img_size:
+            size = self.data.img_size
+            raise ValueError(f"eval_translate must be below the image size {size}, got {cfg.eval_translate}")
         seed_everything(cfg.seed, info.rank, cfg.deterministic, cfg.threads)
         if self.batches.local_batch % cfg.grad_accum:
             raise ValueError(
@@ -345,7 +348,9 @@ class Trainer:
         newest = checkpoints.newest_checkpoint(self.run_dir / "checkpoints")
         raise Interrupted(signum, self.state.step, newest, self.run_dir, self.dist.is_main)
 
-    def evaluate(self, model: nn.Module) -> Counts:
+    def evaluate(self, model: nn.Module, final: bool = False) -> Counts:
+        """Test-set sums over all ranks; the shifted views of eval_translate only in the `final` evaluation (they
+        triple its cost, and the per-epoch curve only needs the trend)."""
         share = -(-self.data.num_test // self.dist.world)  # this rank's images, about
         progress = report.EvalProgress(share, enabled=self.dist.is_main and self.cfg.progress)
         counts = evaluate(
@@ -357,6 +362,7 @@ class Trainer:
             self.memory_format,
             hflip=self.cfg.eval_hflip,
             progress=progress,
+            translate=self.cfg.eval_translate if final else 0,
         )
         progress.close()
         loss_sum, top1, top5, count = all_sum([counts.loss_sum, counts.top1, counts.top5, counts.count], self.dist)
@@ -365,8 +371,9 @@ class Trainer:
     def _end_epoch(self, epoch: int) -> dict[str, Any]:
         state = self.state
         loss_sum, correct, count = all_sum(state.epoch_sums, self.dist)
-        test = self.evaluate(self.model)
-        ema_top1 = self.evaluate(self.ema.module).top1_pct if self.ema is not None else None
+        final = epoch + 1 == self.cfg.epochs
+        test = self.evaluate(self.model, final)
+        ema_top1 = self.evaluate(self.ema.module, final).top1_pct if self.ema is not None else None
         row = dict(
             epoch=epoch + 1,
             step=state.step,
