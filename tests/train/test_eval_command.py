@@ -1,5 +1,6 @@
 """`tokenmix eval` on a trained checkpoint: JSON with top-1/top-5/loss/per-class accuracy, a confusion PNG;
-its top-1 equals the final top-1 the training run reported on the same test set."""
+its top-1 equals the final top-1 the training run reported on the same test set, with or without the test-time
+augmentations."""
 
 from __future__ import annotations
 
@@ -68,3 +69,8 @@ def test_eval_translate_changes_only_the_final_evaluation(tmp_path):
     assert all((plain_w[k] == shifted_w[k]).all() for k in plain_w)
     assert plain[0]["test_loss"] == shifted[0]["test_loss"]
     assert plain[1]["test_loss"] != shifted[1]["test_loss"]
+    # and the final one is what `tokenmix eval --translate` computes from the saved weights
+    checkpoint = tmp_path / "shifted" / "model.safetensors"
+    done = tokenmix("eval", "mixer_digits", "--checkpoint", checkpoint, "--data", "digits", "--translate", "1")
+    assert done.returncode == 0, done.stderr
+    assert abs(json.loads(done.stdout)["loss"] - float(shifted[1]["test_loss"])) < 1e-5
