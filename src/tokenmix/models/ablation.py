@@ -6,12 +6,13 @@ Vision", Table 5, asked on small data).
     create_model("metaformer_isotropic", mixers="global_filter", img_size=32, num_classes=10)
 
 Held equal in every cell: a non-overlapping patch stem, LayerNorm (channels) in every block and before the
-head, a GELU MLP of ratio 4, mean pooling and a linear classifier, no LayerScale (these nets are 4-8 blocks
-deep; LayerScale was introduced for deep ones). Two exceptions, both the papers' own rules:
+head, a GELU MLP of ratio 4, mean pooling and a linear classifier, and by default no LayerScale (these nets are
+4-8 blocks deep; LayerScale was introduced for deep ones; `layer_scale=1e-5` gives PoolFormer's, which Table 5's
+models had). Two exceptions, both the papers' own rules:
 - attention gets a learned position embedding before its first stage (PoolFormer's hybrids; it is the only
   mixer that cannot tell positions apart);
 - gMLP's spatial gating halves the channels it gates, so it only exists inside gMLP's gated MLP: its cells
-  use gMLP's single-branch block at the same MLP ratio.
+  use gMLP's single-branch block at the same MLP ratio (which has no LayerScale in gMLP either).
 """
 
 from __future__ import annotations
@@ -67,13 +68,24 @@ def split_mixers(mixers: str, stages: int) -> tuple[str, ...]:
     return names
 
 
-def stage(depth: int, dim: int, mixer: str, mlp_ratio: float, downsample: Part | None) -> StageCfg:
+def stage(
+    depth: int, dim: int, mixer: str, mlp_ratio: float, downsample: Part | None, layer_scale: float | None = None
+) -> StageCfg:
     mixer_part = ablation_mixer(mixer)
     if mixer_part.kind in GATED:
-        block, mlp = part("gated"), part("gated_mlp", ratio=mlp_ratio)
+        block, mlp, layer_scale = part("gated"), part("gated_mlp", ratio=mlp_ratio), None
     else:
         block, mlp = part("metaformer"), part("mlp", ratio=mlp_ratio, act="gelu")
-    return StageCfg(depth=depth, dim=dim, mixer=mixer_part, norm=NORM, mlp=mlp, block=block, downsample=downsample)
+    return StageCfg(
+        depth=depth,
+        dim=dim,
+        mixer=mixer_part,
+        norm=NORM,
+        mlp=mlp,
+        block=block,
+        downsample=downsample,
+        layer_scale=layer_scale,
+    )
 
 
 def _head() -> HeadCfg:
@@ -91,6 +103,7 @@ def metaformer_small(
     depths: tuple[int, ...] = (1, 1, 3, 1),
     patch_size: int = 2,
     mlp_ratio: float = 4.0,
+    layer_scale: float | None = None,
 ) -> ModelCfg:
     """Four stages (PoolFormer's L/6, L/6, L/2, L/6 proportions), a 3x3/2 conv between stages."""
     if len(dims) != 4 or len(depths) != 4:
@@ -104,7 +117,7 @@ def metaformer_small(
         pos = {"pos_embed": True} if i == first_attn else {}
         return part("conv", kernel_size=3, stride=2, padding=1, **pos)
 
-    stages = tuple(stage(depths[i], dims[i], names[i], mlp_ratio, down(i)) for i in range(4))
+    stages = tuple(stage(depths[i], dims[i], names[i], mlp_ratio, down(i), layer_scale) for i in range(4))
     # attention from the first stage on: the position embedding comes with the stem (ViT's, without a class token)
     stem = (
         part("vit", patch_size=patch_size, class_token=False)
@@ -116,10 +129,15 @@ def metaformer_small(
 
 @register_model(**_reg)
 def metaformer_isotropic(
-    mixers: str = "pool", dim: int = 128, depth: int = 6, patch_size: int = 4, mlp_ratio: float = 4.0
+    mixers: str = "pool",
+    dim: int = 128,
+    depth: int = 6,
+    patch_size: int = 4,
+    mlp_ratio: float = 4.0,
+    layer_scale: float | None = None,
 ) -> ModelCfg:
     """One stage of `depth` blocks at one width on a patch_size grid (Mixer / ResMLP / ViT's shape)."""
     (name,) = split_mixers(mixers, 1)
     attention = ablation_mixer(name).kind == "attention"
     stem = part("vit", patch_size=patch_size, class_token=False) if attention else part("patch", patch_size=patch_size)
-    return ModelCfg(stem=stem, stages=(stage(depth, dim, name, mlp_ratio, None),), head=_head())
+    return ModelCfg(stem=stem, stages=(stage(depth, dim, name, mlp_ratio, None, layer_scale),), head=_head())
