@@ -90,6 +90,10 @@ def minutes_to(rows: list[dict], target: float) -> float:
     return next((r["minutes"] for r in rows if r["reported_top1"] >= target), math.inf)
 
 
+def _minutes(value: float) -> str:
+    return f"{value:.1f}" if math.isfinite(value) else "not reached"
+
+
 def markdown(args: argparse.Namespace, per_seed: dict[int, list[dict]]) -> str:
     finals = [rows[-1] for rows in per_seed.values()]
     reach = [minutes_to(rows, args.target) for rows in per_seed.values()]
@@ -108,7 +112,7 @@ def markdown(args: argparse.Namespace, per_seed: dict[int, list[dict]]) -> str:
         wall = f"{last['process_minutes']:.1f}" if last.get("process_minutes") else "-"
         lines.append(
             f"| {seed} | {last['epoch']} | {last['test_top1']:.2f} | {ema} | {wall} | {last['images_per_s']:.0f} | "
-            f"{minutes_to(rows, args.target):.1f} |"
+            f"{_minutes(minutes_to(rows, args.target))} |"
         )
     reached = sum(m <= args.minutes for m in reach)
     lines += [
