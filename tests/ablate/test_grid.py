@@ -1,6 +1,7 @@
 """Grid files, cells and shards, and bad grids refused before anything trains (one line naming the cell, exit 2)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -61,6 +62,13 @@ def test_presets_are_valid_grids_whose_every_cell_builds():
     for name in preset_names():
         grid = load_grid(name, {"train": {"data_dir": None}})  # the check does not read data; CI has no CIFAR-10
         assert len(check_grid(grid)) == len(grid.variants()) * len(grid.seeds)
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "reports/ablation/grids").glob("*.json")), ids=str)
+def test_committed_probe_grids_stay_valid(path):
+    """The grid files beside the committed reports must still build, so that their commands reproduce them."""
+    grid = load_grid(str(path), {"train": {"data_dir": None}})
+    assert len(check_grid(grid)) == len(grid.variants()) * len(grid.seeds)
 
 
 def test_cifar10_preset_covers_every_ablation_mixer_and_two_hybrids_with_three_seeds():
